@@ -1,0 +1,62 @@
+"""async-data-flow: an asyncio data-flow engine and a plugin-based ETL runner.
+
+Exports are resolved lazily (PEP 562) so that ``adf --help`` never pays for asyncio,
+structlog or the engine.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "DataFlow": "adf_core.flow",
+    "FlowResult": "adf_core.result",
+    "step": "adf_core.step",
+    "Step": "adf_core.step",
+    "component": "adf_core.metadata",
+    "hookimpl": "adf_core.hookspecs",
+    "current_run": "adf_core.run_info",
+    "RunInfo": "adf_core.run_info",
+    "collect": "adf_core.streams",
+    "batched": "adf_core.streams",
+    "unbatched": "adf_core.streams",
+    "FlowError": "adf_core.errors",
+    "FlowDefinitionError": "adf_core.errors",
+    "ExpressionSyntaxError": "adf_core.errors",
+    "MissingInputError": "adf_core.errors",
+    "ComponentError": "adf_core.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from adf_core.errors import (
+        ComponentError,
+        ExpressionSyntaxError,
+        FlowDefinitionError,
+        FlowError,
+        MissingInputError,
+    )
+    from adf_core.flow import DataFlow
+    from adf_core.hookspecs import hookimpl
+    from adf_core.metadata import component
+    from adf_core.result import FlowResult
+    from adf_core.run_info import RunInfo, current_run
+    from adf_core.step import Step, step
+    from adf_core.streams import batched, collect, unbatched
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'adf_core' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

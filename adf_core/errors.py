@@ -1,0 +1,75 @@
+"""The exceptions a flow raises: one base class, one subclass per kind of mistake."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+class FlowError(Exception):
+    """Base class of every error the engine raises."""
+
+
+class FlowDefinitionError(FlowError, ValueError):
+    """The definition or expression is malformed; raised before anything runs."""
+
+
+class ExpressionSyntaxError(FlowDefinitionError):
+    """A pipe expression does not parse; the message shows the column with a caret."""
+
+    def __init__(self, message: str, expression: str, column: int) -> None:
+        self.expression = expression
+        self.column = column  # 1-based
+        self.reason = message
+        pointer = " " * (column - 1) + "^"
+        super().__init__(f"{message} at column {column}\n  {expression}\n  {pointer}")
+
+
+class MissingInputError(FlowError, LookupError):
+    """A required parameter was found in no option, reserved name or context key."""
+
+    def __init__(
+        self, component: str, parameter: str, available: Iterable[str], position: str = ""
+    ) -> None:
+        self.component = component
+        self.parameter = parameter
+        self.available = sorted(available)
+        self.position = position
+        where = f" ({position})" if position else ""
+        keys = ", ".join(self.available) if self.available else "none"
+        super().__init__(
+            f"component {component!r}{where} needs {parameter!r}, which is in no option, "
+            f"reserved name or context key; available keys: {keys}. Pass it in the params, "
+            f"bind it as an option, or have an earlier stage return it."
+        )
+
+
+class ComponentError(FlowError):
+    """A component raised; the original exception is ``__cause__``.
+
+    When several components failed at once, ``errors`` lists every failure (this one first).
+    """
+
+    def __init__(
+        self, component: str, stage: int, attempts: int, cause: BaseException, position: str = ""
+    ) -> None:
+        self.component = component
+        self.stage = stage
+        self.attempts = attempts
+        self.position = position or f"stage {stage}"
+        self.cause = cause
+        self.errors: list[ComponentError] = [self]
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        text = str(cause) or type(cause).__name__
+        super().__init__(
+            f"component {component!r} ({self.position}) failed{tries}: "
+            f"{type(cause).__name__}: {text}"
+        )
+        self.__cause__ = cause
+
+    def with_siblings(self, others: Sequence[ComponentError]) -> ComponentError:
+        """Attach the other simultaneous failures, so that none is lost."""
+        self.errors = [self, *others]
+        if others:
+            names = ", ".join(repr(e.component) for e in others)
+            self.args = (f"{self.args[0]} (and {len(others)} more failed: {names})",)
+        return self
