@@ -1,0 +1,166 @@
+"""The ``s3`` destination: writes records to objects that appear only once complete.
+
+Every record is first written to a local temporary file (in memory up to a few megabytes,
+then on disk); the upload starts only when the last record was written, the input ended
+normally and no other component of the run has failed. A run that fails part-way therefore
+leaves no object behind, and no partial one: S3 makes an object visible only when its upload
+completes, and boto3 aborts a multipart upload that fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from adf_plugin_s3.client import make_client, s3_uri
+from adf_plugin_s3.formats import (
+    CONTENT_TYPES,
+    RecordWriter,
+    extension,
+    is_gzip,
+    resolve_format,
+)
+
+_SPOOL_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class S3Written:
+    """What an ``s3`` destination wrote: ``objects`` maps each ``s3://`` URI to its record count."""
+
+    objects: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def records(self) -> int:
+        return sum(self.objects.values())
+
+
+class FlowFailedError(RuntimeError):
+    """Another component of the run failed, so nothing was uploaded."""
+
+
+def s3_destination(
+    bucket: str,
+    key: str | None = None,
+    prefix: str | None = None,
+    format: str | None = None,
+    compression: str | None = None,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    input: list[str] | None = None,
+    upstream: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
+) -> S3Written:
+    """Write records to S3 objects (jsonl, csv or json); an object appears only once complete.
+
+    Args:
+        bucket: the bucket name.
+        key: the one object that receives every input, concatenated in order; give either
+            key or prefix.
+        prefix: write one object per input, named `{prefix}{input name}.{format}`.
+        format: jsonl, csv or json; by default from the key's extension, else jsonl.
+        compression: gzip or none; by default gzip when the key ends in `.gz`.
+        endpoint_url: an S3-compatible endpoint (MinIO, a VPC endpoint, moto); default AWS.
+        region: the AWS region; default from the standard AWS configuration chain.
+        input: context keys to write; default every member of the previous stage.
+
+    Records are written to a temporary file and uploaded only after the last one, so a run
+    that fails (a bad record, a failed sibling) leaves no partial object. Credentials come
+    from the standard AWS chain, never from options.
+    """
+    from adf_core.records import iter_batches, select_inputs
+
+    if (key is None) == (prefix is None):
+        raise ValueError("s3 destination: give exactly one of `key` or `prefix`")
+    gzip = _resolve_compression(compression, key)
+    inputs = select_inputs(upstream, context, input)
+    if key is not None:
+        plan = [(key, [data for _, data in inputs])]
+    else:
+        fmt = resolve_format(format, None)
+        suffix = extension(fmt) + (".gz" if gzip else "")
+        plan = [(f"{prefix}{name}{suffix}", [data]) for name, data in inputs]
+
+    with _Spools() as spools:
+        written: list[tuple[str, str, IO[bytes], int]] = []
+        for object_key, datasets in plan:
+            fmt = resolve_format(format, object_key)
+            out = spools.new()
+            writer = RecordWriter(
+                out, fmt, s3_uri(bucket, object_key), compressed=gzip, scratch=spools.new()
+            )
+            for data in datasets:
+                for batch in iter_batches(data):
+                    for record in batch:
+                        writer.write(record)
+            writer.close()
+            written.append((object_key, fmt, out, writer.count))
+        _check_run_still_ok()
+        return _upload_all(make_client(endpoint_url, region), bucket, written)
+
+
+def _resolve_compression(compression: str | None, key: str | None) -> bool:
+    if compression is None:
+        return bool(key) and is_gzip(key or "")
+    name = compression.strip().lower()
+    if name in ("gzip", "gz"):
+        return True
+    if name in ("", "none"):
+        return False
+    raise ValueError(f"unknown compression {compression!r}: expected gzip or none")
+
+
+def _check_run_still_ok() -> None:
+    """Refuse to publish when another component of this run has already failed."""
+    from adf_core.run_info import current_run
+
+    run = current_run()
+    if run is None:
+        return
+    failed = sorted(alias for alias, status in dict(run.statuses).items() if status == "failed")
+    if failed:
+        names = ", ".join(map(repr, failed))
+        raise FlowFailedError(f"not uploading: {names} failed in this run")
+
+
+def _upload_all(
+    client: Any, bucket: str, written: Iterable[tuple[str, str, IO[bytes], int]]
+) -> S3Written:
+    """Upload each spooled object; if one fails, delete the ones this call already uploaded."""
+    uploaded: dict[str, int] = {}
+    try:
+        for object_key, fmt, out, count in written:
+            out.seek(0)
+            client.upload_fileobj(
+                out, bucket, object_key, ExtraArgs={"ContentType": CONTENT_TYPES[fmt]}
+            )
+            uploaded[object_key] = count
+    except BaseException:
+        for object_key in uploaded:
+            # Best effort: the original error is the one to report.
+            with contextlib.suppress(Exception):
+                client.delete_object(Bucket=bucket, Key=object_key)
+        raise
+    return S3Written({s3_uri(bucket, k): n for k, n in uploaded.items()})
+
+
+class _Spools:
+    """Temporary files (memory first, disk past a few MiB) closed, hence deleted, together."""
+
+    def __init__(self) -> None:
+        self._files: list[IO[bytes]] = []
+
+    def new(self) -> IO[bytes]:
+        spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
+        self._files.append(spool)
+        return spool
+
+    def __enter__(self) -> _Spools:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for spool in self._files:
+            spool.close()

@@ -1,0 +1,184 @@
+"""The s3 destination, called directly against the moto server."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import gzip
+import io
+import json
+
+import pytest
+from adf_plugin_s3 import S3RecordError, S3Written, s3_destination
+from adf_plugin_s3.destination import FlowFailedError
+
+from adf_core.run_info import RunInfo, set_current_run
+
+ORDERS = [{"id": 1, "total": 10}, {"id": 2, "total": 20}]
+REFUNDS = [{"id": 9, "total": -5}]
+
+
+def test_writes_every_upstream_member_to_one_jsonl_object_in_order(bucket):
+    result = s3_destination(
+        **bucket.options(key="out/all.jsonl"), upstream={"orders": ORDERS, "refunds": REFUNDS}
+    )
+
+    assert bucket.get_jsonl("out/all.jsonl") == ORDERS + REFUNDS
+    assert result == S3Written({f"s3://{bucket.name}/out/all.jsonl": 3})
+    assert result.records == 3
+    head = bucket.client.head_object(Bucket=bucket.name, Key="out/all.jsonl")
+    assert head["ContentType"] == "application/x-ndjson"
+
+
+def test_reads_streams_of_batches_and_of_records(bucket):
+    def batches():
+        yield ORDERS
+        yield REFUNDS
+
+    s3_destination(
+        **bucket.options(key="s.jsonl"),
+        upstream={"a": batches(), "b": iter([{"id": 3}])},
+    )
+
+    assert bucket.get_jsonl("s.jsonl") == [*ORDERS, *REFUNDS, {"id": 3}]
+
+
+def test_writes_csv_with_every_column_in_first_seen_order(bucket):
+    records = [{"id": 1, "name": "Jo, Smith"}, {"id": 2, "tags": ["a", "b"]}, {"id": 3, "x": None}]
+
+    s3_destination(**bucket.options(key="people.csv"), upstream={"p": records})
+
+    rows = list(csv.reader(io.StringIO(bucket.get("people.csv").decode())))
+    assert rows == [
+        ["id", "name", "tags", "x"],
+        ["1", "Jo, Smith", "", ""],
+        ["2", "", '["a", "b"]', ""],
+        ["3", "", "", ""],
+    ]
+
+
+def test_writes_a_json_array(bucket):
+    s3_destination(**bucket.options(key="o.json"), upstream={"o": ORDERS})
+    s3_destination(**bucket.options(key="empty.json"), upstream={})
+
+    assert json.loads(bucket.get("o.json")) == ORDERS
+    assert json.loads(bucket.get("empty.json")) == []
+
+
+def test_gzip_from_the_key_or_the_compression_option(bucket):
+    s3_destination(**bucket.options(key="o.jsonl.gz"), upstream={"o": ORDERS})
+    s3_destination(**bucket.options(key="o.jsonl", compression="gzip"), upstream={"o": ORDERS})
+
+    for key in ("o.jsonl.gz", "o.jsonl"):
+        lines = gzip.decompress(bucket.get(key)).decode().splitlines()
+        assert [json.loads(line) for line in lines] == ORDERS
+
+
+def test_database_values_become_json(bucket):
+    record = {
+        "day": dt.date(2026, 11, 24),
+        "at": dt.datetime(2026, 11, 24, 21, 30, tzinfo=dt.UTC),
+        "amount": decimal.Decimal("12.30"),
+        "raw": b"\x00\xff",
+    }
+
+    s3_destination(**bucket.options(key="v.jsonl"), upstream={"v": [record]})
+
+    assert bucket.get_jsonl("v.jsonl") == [
+        {"day": "2026-11-24", "at": "2026-11-24T21:30:00+00:00", "amount": "12.30", "raw": "00ff"}
+    ]
+
+
+def test_input_picks_context_keys_and_prefix_writes_one_object_each(bucket):
+    context = {"eu": [{"id": 1}], "us": [{"id": 2}], "unused": [{"id": 3}]}
+
+    result = s3_destination(
+        **bucket.options(prefix="split/", format="csv"), input=["eu", "us"], context=context
+    )
+
+    assert bucket.keys("split/") == ["split/eu.csv", "split/us.csv"]
+    assert bucket.get("split/us.csv").decode().splitlines() == ["id", "2"]
+    assert result.objects == {
+        f"s3://{bucket.name}/split/eu.csv": 1,
+        f"s3://{bucket.name}/split/us.csv": 1,
+    }
+
+
+def test_an_input_missing_from_the_context_is_an_error(bucket):
+    with pytest.raises(LookupError, match="'nope' is not in the flow context"):
+        s3_destination(**bucket.options(key="x.jsonl"), input=["nope"], context={"eu": []})
+
+
+def test_a_bad_later_record_names_its_number_and_leaves_no_object(bucket):
+    records = [{"id": 1}, {"id": 2}, {"id": 3, "bad": object()}, {"id": 4}]
+
+    with pytest.raises(S3RecordError) as caught:
+        s3_destination(**bucket.options(key="out.jsonl"), upstream={"r": records})
+
+    assert str(caught.value).startswith(f"s3://{bucket.name}/out.jsonl: record 3: ")
+    assert "not JSON serialisable" in str(caught.value)
+    assert bucket.keys() == []
+
+
+def test_an_input_that_fails_part_way_leaves_no_object_and_keeps_the_old_one(bucket):
+    bucket.put_jsonl("daily.jsonl", [{"yesterday": True}])
+
+    def failing_stream():
+        yield [{"id": i} for i in range(1000)]
+        yield [{"id": 1000}]
+        raise ConnectionError("source went away")
+
+    with pytest.raises(ConnectionError):
+        s3_destination(**bucket.options(key="daily.jsonl"), upstream={"r": failing_stream()})
+
+    assert bucket.keys() == ["daily.jsonl"]
+    assert bucket.get_jsonl("daily.jsonl") == [{"yesterday": True}]
+    assert bucket.pending_multipart_uploads() == []
+
+
+def test_large_objects_go_through_multipart_and_leave_no_upload_behind(bucket):
+    # About 10 MB: above boto3's 8 MB multipart threshold.
+    records = ({"id": i, "pad": "x" * 1000} for i in range(10_000))
+
+    result = s3_destination(**bucket.options(key="big.jsonl"), upstream={"r": records})
+
+    assert result.records == 10_000
+    assert bucket.get_jsonl("big.jsonl")[-1]["id"] == 9_999
+    assert bucket.pending_multipart_uploads() == []
+
+
+def test_nothing_is_uploaded_once_another_component_of_the_run_failed(bucket):
+    run = RunInfo(run_id="r1", flow="src | s3, other", started_at=0.0)
+    run.statuses["other"] = "failed"
+    token = set_current_run(run)
+    try:
+        with pytest.raises(FlowFailedError, match="'other' failed"):
+            s3_destination(**bucket.options(key="o.jsonl"), upstream={"src": ORDERS})
+    finally:
+        set_current_run(None)
+        del token
+
+    assert bucket.keys() == []
+
+
+def test_a_non_record_item_is_an_error(bucket):
+    with pytest.raises(TypeError, match="expected a record"):
+        s3_destination(**bucket.options(key="o.jsonl"), upstream={"x": iter([{"id": 1}, 5])})
+    assert bucket.keys() == []
+
+
+@pytest.mark.parametrize("where", [{}, {"key": "a", "prefix": "b/"}])
+def test_exactly_one_of_key_or_prefix(bucket, where):
+    with pytest.raises(ValueError, match="exactly one of `key` or `prefix`"):
+        s3_destination(**bucket.options(**where), upstream={"o": ORDERS})
+
+
+def test_round_trip_through_every_format(bucket):
+    from adf_plugin_s3 import s3_source
+
+    records = [{"id": "1", "city": "Zürich"}, {"id": "2", "city": "Lyon, FR"}]
+    for key in ("r.jsonl", "r.csv", "r.json", "r.csv.gz"):
+        s3_destination(**bucket.options(key=key), upstream={"r": records})
+        read = [r for batch in s3_source(**bucket.options(key=key)) for r in batch]
+        assert read == records, key

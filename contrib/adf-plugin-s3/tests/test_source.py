@@ -1,0 +1,143 @@
+"""The s3 source, called directly against the moto server."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from adf_plugin_s3 import S3RecordError, s3_source
+
+RECORDS = [{"id": i, "name": f"n{i}"} for i in range(1, 6)]
+
+
+def read_all(**options):
+    return [record for batch in s3_source(**options) for record in batch]
+
+
+def test_reads_jsonl_in_batches_of_batch_size(bucket):
+    bucket.put_jsonl("orders.jsonl", RECORDS)
+
+    batches = list(s3_source(**bucket.options(key="orders.jsonl", batch_size=2)))
+
+    assert [len(b) for b in batches] == [2, 2, 1]
+    assert [r for b in batches for r in b] == RECORDS
+
+
+def test_jsonl_is_the_default_and_blank_lines_are_skipped(bucket):
+    bucket.put("data", '{"a": 1}\n\n{"a": "\u00e9"}\n')
+
+    assert read_all(**bucket.options(key="data")) == [{"a": 1}, {"a": "\u00e9"}]
+
+
+def test_reads_csv_by_extension(bucket):
+    bucket.put("people.csv", 'id,name\n1,"Smith, Jo"\n2,"two\nlines"\n')
+
+    assert read_all(**bucket.options(key="people.csv")) == [
+        {"id": "1", "name": "Smith, Jo"},
+        {"id": "2", "name": "two\nlines"},
+    ]
+
+
+def test_reads_a_json_array_and_a_single_object(bucket):
+    bucket.put("list.json", json.dumps(RECORDS))
+    bucket.put("one.json", json.dumps({"id": 1}))
+
+    assert read_all(**bucket.options(key="list.json")) == RECORDS
+    assert read_all(**bucket.options(key="one.json")) == [{"id": 1}]
+
+
+def test_explicit_format_wins_over_the_extension(bucket):
+    bucket.put("export.txt", "a,b\n1,2\n")
+
+    assert read_all(**bucket.options(key="export.txt", format="csv")) == [{"a": "1", "b": "2"}]
+
+
+def test_reads_gzip_objects(bucket):
+    bucket.put("orders.jsonl.gz", gzip.compress(b'{"id": 1}\n{"id": 2}\n'))
+
+    assert read_all(**bucket.options(key="orders.jsonl.gz")) == [{"id": 1}, {"id": 2}]
+
+
+def test_prefix_reads_every_object_in_key_order_whatever_its_format(bucket):
+    bucket.put_jsonl("in/2026-11-02.jsonl", [{"day": 2}])
+    bucket.put("in/2026-11-01.csv", "day\n1\n")
+    bucket.put("in/", b"")  # a console-made "folder" marker is not data
+    bucket.put_jsonl("other/2026-11-03.jsonl", [{"day": 3}])
+
+    assert read_all(**bucket.options(prefix="in/")) == [{"day": "1"}, {"day": 2}]
+
+
+def test_batches_span_objects(bucket):
+    for part in range(3):
+        bucket.put_jsonl(f"p/{part}.jsonl", [{"part": part, "i": i} for i in range(3)])
+
+    batches = list(s3_source(**bucket.options(prefix="p/", batch_size=4)))
+
+    assert [len(b) for b in batches] == [4, 4, 1]
+
+
+def test_a_malformed_json_line_names_the_record_and_the_key(bucket):
+    bucket.put("bad.jsonl", '{"id": 1}\n\n{"id": 2}\n{"id": 3,,}\n{"id": 4}\n')
+
+    with pytest.raises(S3RecordError) as caught:
+        read_all(**bucket.options(key="bad.jsonl"))
+
+    message = str(caught.value)
+    assert f"s3://{bucket.name}/bad.jsonl" in message
+    assert "record 3" in message
+    assert "line 4" in message
+    assert (caught.value.record, caught.value.uri) == (3, f"s3://{bucket.name}/bad.jsonl")
+
+
+def test_a_jsonl_line_that_is_not_an_object_is_a_bad_record(bucket):
+    bucket.put("bad.jsonl", '{"id": 1}\n[1, 2]\n')
+
+    with pytest.raises(S3RecordError, match=r"bad\.jsonl: record 2: .*array, not an object"):
+        read_all(**bucket.options(key="bad.jsonl"))
+
+
+def test_a_csv_row_with_too_many_fields_is_a_bad_record(bucket):
+    bucket.put("bad.csv", "a,b\n1,2\n3,4,5\n")
+
+    with pytest.raises(S3RecordError, match=r"bad\.csv: record 2: line 3"):
+        read_all(**bucket.options(key="bad.csv"))
+
+
+def test_a_json_array_item_that_is_not_an_object_is_a_bad_record(bucket):
+    bucket.put("bad.json", '[{"id": 1}, 7]')
+
+    with pytest.raises(S3RecordError, match=r"bad\.json: record 2"):
+        read_all(**bucket.options(key="bad.json"))
+
+
+def test_records_stream_before_the_object_is_read_to_the_end(bucket):
+    lines = [json.dumps({"i": i}) for i in range(5000)] + ["not json"]
+    bucket.put("big.jsonl", "\n".join(lines) + "\n")
+
+    batches = s3_source(**bucket.options(key="big.jsonl", batch_size=100))
+    first = next(batches)
+
+    assert first[0] == {"i": 0}
+    with pytest.raises(S3RecordError, match="record 5001"):
+        list(batches)
+
+
+def test_a_missing_key_or_an_empty_prefix_is_an_error(bucket):
+    with pytest.raises(FileNotFoundError, match=f"s3://{bucket.name}/nope.jsonl does not exist"):
+        read_all(**bucket.options(key="nope.jsonl"))
+    with pytest.raises(FileNotFoundError, match="no objects under"):
+        read_all(**bucket.options(prefix="nothing/"))
+
+
+@pytest.mark.parametrize("where", [{}, {"key": "a", "prefix": "b/"}])
+def test_exactly_one_of_key_or_prefix(bucket, where):
+    with pytest.raises(ValueError, match="exactly one of `key` or `prefix`"):
+        read_all(**bucket.options(**where))
+
+
+def test_an_unknown_format_is_an_error(bucket):
+    bucket.put("x.jsonl", "{}\n")
+
+    with pytest.raises(ValueError, match="unknown format 'xml'"):
+        read_all(**bucket.options(key="x.jsonl", format="xml"))
