@@ -1,0 +1,131 @@
+"""Precompute how a component's parameters are filled, then fill them per call.
+
+Order for each parameter: a bound option; the reserved names ``upstream`` and ``context``;
+the flow context; the parameter's default. ``**kwargs`` receives the rest of the context.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from adf_core.conversion import ConversionError, convert_option
+from adf_core.errors import FlowDefinitionError, MissingInputError
+from adf_core.expression import did_you_mean
+
+RESERVED = ("upstream", "context")
+_REQUIRED = inspect.Parameter.empty
+
+
+def signature_of(fn: Callable[..., Any]) -> inspect.Signature:
+    try:
+        return inspect.signature(fn, eval_str=True)
+    except (NameError, TypeError, SyntaxError):
+        try:
+            return inspect.signature(fn)
+        except (TypeError, ValueError):
+            return inspect.Signature([inspect.Parameter(
+                "kwargs", inspect.Parameter.VAR_KEYWORD)])
+    except ValueError:
+        return inspect.Signature([inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)])
+
+
+class Binding:
+    """The argument plan of one component instance."""
+
+    __slots__ = ("alias", "constants", "lookups", "names", "position", "positional",
+                 "var_keyword", "wants_context", "wants_upstream")
+
+    def __init__(self, alias: str, position: str, signature: inspect.Signature,
+                 options: Mapping[str, Any]) -> None:
+        self.alias = alias
+        self.position = position
+        params = signature.parameters
+        self.var_keyword = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        self.names = frozenset(n for n, p in params.items()
+                               if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL))
+        _check_options(alias, position, options, params, self.var_keyword)
+        self.constants: dict[str, Any] = {}
+        self.lookups: list[tuple[str, Any]] = []
+        self.positional: list[tuple[str, str, Any]] = []  # (name, source, value-or-default)
+        self.wants_upstream = False
+        self.wants_context = False
+        for name, param in params.items():
+            if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+                continue
+            if name in options:
+                value = _convert(alias, name, options[name], param.annotation)
+                if param.kind is param.POSITIONAL_ONLY:
+                    self.positional.append((name, "const", value))
+                else:
+                    self.constants[name] = value
+            elif name in RESERVED:
+                if param.kind is param.POSITIONAL_ONLY:
+                    self.positional.append((name, name, None))
+                elif name == "upstream":
+                    self.wants_upstream = True
+                else:
+                    self.wants_context = True
+            elif param.kind is param.POSITIONAL_ONLY:
+                self.positional.append((name, "key", param.default))
+            else:
+                self.lookups.append((name, param.default))
+        # Options passed through **kwargs (no parameter of that name) are bound as constants.
+        for name, value in options.items():
+            if name not in self.names:
+                self.constants[name] = value
+
+    def bind(self, ctx: Mapping[str, Any], upstream: dict[str, Any]
+             ) -> tuple[list[Any], dict[str, Any]]:
+        kwargs = dict(self.constants) if self.constants else {}
+        for name, default in self.lookups:
+            if name in ctx:
+                kwargs[name] = ctx[name]
+            elif default is _REQUIRED:
+                raise MissingInputError(self.alias, name, ctx.keys(), self.position)
+        if self.wants_upstream:
+            kwargs["upstream"] = upstream
+        if self.wants_context:
+            kwargs["context"] = MappingProxyType(ctx) if isinstance(ctx, dict) else ctx
+        if self.var_keyword:
+            for key, value in ctx.items():
+                if key not in kwargs and key not in self.names:
+                    kwargs[key] = value
+        args: list[Any] = []
+        for name, source, value in self.positional:
+            if source == "const":
+                args.append(value)
+            elif source == "upstream":
+                args.append(upstream)
+            elif source == "context":
+                args.append(MappingProxyType(dict(ctx)))
+            elif name in ctx:
+                args.append(ctx[name])
+            elif value is _REQUIRED:
+                raise MissingInputError(self.alias, name, ctx.keys(), self.position)
+            else:
+                args.append(value)
+        return args, kwargs
+
+
+def _check_options(alias: str, position: str, options: Mapping[str, Any],
+                   params: Mapping[str, inspect.Parameter], var_keyword: bool) -> None:
+    if var_keyword:
+        return
+    known = [n for n, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    for name in options:
+        if name not in params:
+            choices = ", ".join(known) if known else "none"
+            raise FlowDefinitionError(
+                f"component {alias!r} ({position}) has no option {name!r}"
+                f"{did_you_mean(name, known)}; its options are: {choices}"
+            )
+
+
+def _convert(alias: str, name: str, value: Any, annotation: Any) -> Any:
+    try:
+        return convert_option(value, annotation, where=f"option {alias}.{name}")
+    except ConversionError as exc:
+        raise FlowDefinitionError(str(exc)) from None

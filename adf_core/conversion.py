@@ -1,0 +1,122 @@
+"""Convert option strings (CLI ``-o``, environment, TOML) by the parameter's annotation."""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import json
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+_TRUE = {"1", "true", "yes", "on", "y", "t"}
+_FALSE = {"0", "false", "no", "off", "n", "f"}
+
+
+class ConversionError(ValueError):
+    """A string does not fit the annotation; the message says what would."""
+
+
+def convert_option(value: Any, annotation: Any, where: str = "option") -> Any:
+    """Return ``value`` converted to ``annotation`` when it is a string; other values pass."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return _convert(value, annotation)
+    except ConversionError as exc:
+        raise ConversionError(f"{where}: {exc}") from None
+
+
+def _convert(value: str, annotation: Any) -> Any:
+    if annotation in (inspect.Parameter.empty, Any, str, object) or isinstance(annotation, str):
+        return value
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in args if a is not type(None)]
+        if type(None) in args and value.strip().lower() in ("none", "null", ""):
+            return None
+        if str in options:
+            return value
+        errors = []
+        for option in options:
+            try:
+                return _convert(value, option)
+            except ConversionError as exc:
+                errors.append(str(exc))
+        raise ConversionError("; ".join(errors))
+    if origin is typing.Literal:
+        for choice in args:
+            if str(choice) == value:
+                return choice
+        raise ConversionError(f"{value!r} is not one of {', '.join(map(repr, args))}")
+    if annotation is bool:
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ConversionError(f"{value!r} is not a boolean (use true/false, yes/no, 1/0)")
+    if annotation in (int, float):
+        try:
+            return annotation(value.strip())
+        except ValueError:
+            raise ConversionError(f"{value!r} is not a valid {annotation.__name__}") from None
+    if annotation is Path or (inspect.isclass(annotation) and issubclass(annotation, Path)):
+        return Path(value).expanduser()
+    if origin in (list, tuple, set, frozenset) or annotation in (list, tuple, set, frozenset):
+        container = origin or annotation
+        items = _split_list(value)
+        item_type = args[0] if args and args[0] is not Ellipsis else str
+        converted = [_convert(i, item_type) if isinstance(i, str) else i for i in items]
+        return container(converted)
+    if origin is dict or annotation is dict:
+        return _parse_mapping(value)
+    if inspect.isclass(annotation) and issubclass(annotation, enum.Enum):
+        for member in annotation:
+            if value in (member.name, str(member.value)):
+                return member
+        names = ", ".join(m.name for m in annotation)
+        raise ConversionError(f"{value!r} is not one of {names}")
+    if callable(annotation):
+        try:
+            return annotation(value)
+        except (TypeError, ValueError) as exc:
+            name = getattr(annotation, "__name__", repr(annotation))
+            raise ConversionError(f"{value!r} is not a valid {name}: {exc}") from None
+    return value
+
+
+def _split_list(value: str) -> list[Any]:
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConversionError(f"{value!r} is not a JSON list: {exc.msg}") from None
+        if not isinstance(parsed, list):
+            raise ConversionError(f"{value!r} is not a list")
+        return parsed
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _parse_mapping(value: str) -> dict[str, Any]:
+    text = value.strip()
+    if text.startswith("{"):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConversionError(f"{value!r} is not a JSON object: {exc.msg}") from None
+        if not isinstance(parsed, dict):
+            raise ConversionError(f"{value!r} is not an object")
+        return parsed
+    result: dict[str, Any] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        key, sep, item = part.partition("=")
+        if not sep:
+            raise ConversionError(f"{value!r} is not a mapping (use k=v,k2=v2 or JSON)")
+        result[key.strip()] = item.strip()
+    return result

@@ -1,0 +1,207 @@
+"""Normalise a flow definition (nested tuples, lists, sets) into a tree of stages.
+
+Nesting alternates: a top-level tuple or any list is a sequence; a tuple inside a sequence,
+or any set, is a parallel group; a tuple inside a parallel group is a sequence again.
+One-member groups collapse into their member and nested groups of one kind are flattened,
+so the tree is canonical: sequences hold leaves and parallels, parallels hold leaves and
+sequences.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from adf_core.errors import FlowDefinitionError
+from adf_core.step import Step
+
+SEQUENCE = "sequence"
+PARALLEL = "parallel"
+
+
+@dataclass(eq=False)
+class Leaf:
+    """One component instance at one position in the flow."""
+
+    step: Step
+    alias: str
+    position: str
+    stage: int
+    kind: str = "transform"
+    component: Any = None  # the PlannedComponent, filled in by the plan
+
+
+@dataclass(eq=False)
+class Sequence:
+    children: list[Node] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Parallel:
+    children: list[Node] = field(default_factory=list)
+
+
+Node = Leaf | Sequence | Parallel
+
+
+def component_name(fn: Callable[..., Any]) -> str:
+    """The default alias of a callable: its ``__name__`` (through partials and objects)."""
+    if isinstance(fn, Step):
+        return fn.name or fn.ref or component_name(fn.fn)
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    name = getattr(fn, "__name__", None)
+    if not isinstance(name, str):
+        name = type(fn).__name__
+    return "lambda" if name == "<lambda>" else name
+
+
+def normalize(definition: Any) -> Sequence:
+    """Build the canonical tree of ``definition``; raise FlowDefinitionError naming the position."""
+    if isinstance(definition, (tuple, list)):
+        root = _build(definition, SEQUENCE, [])
+    elif isinstance(definition, Sequence):
+        root = _build(definition.children, SEQUENCE, [])
+    elif isinstance(definition, Parallel):
+        root = _build(definition.children, PARALLEL, [])
+    elif isinstance(definition, (set, frozenset)):
+        root = _build(definition, PARALLEL, [])
+    else:
+        root = _build_member(definition, SEQUENCE, ["stage 1"])
+    if not isinstance(root, Sequence):
+        root = Sequence([root])
+    _assign_positions(root)
+    return root
+
+
+def _describe(path: list[str]) -> str:
+    return ", ".join(path) if path else "the flow"
+
+
+def _build(group: Any, kind: str, path: list[str]) -> Node:
+    members = list(group)
+    if isinstance(group, (set, frozenset)):
+        members.sort(key=lambda m: component_name(m) if callable(m) else repr(m))
+    if not members:
+        where = _describe(path)
+        raise FlowDefinitionError(f"{where}: empty group; a group needs at least one component")
+    label = "stage" if not path else ("member" if kind == PARALLEL else "step")
+    children: list[Node] = []
+    for index, member in enumerate(members, start=1):
+        child = _build_member(member, kind, [*path, f"{label} {index}"])
+        same_kind = Sequence if kind == SEQUENCE else Parallel
+        if isinstance(child, same_kind):
+            children.extend(child.children)
+        else:
+            children.append(child)
+    if len(children) == 1:
+        return children[0]
+    return Sequence(children) if kind == SEQUENCE else Parallel(children)
+
+
+def _build_member(member: Any, parent_kind: str, path: list[str]) -> Node:
+    if isinstance(member, Leaf):
+        return Leaf(step=member.step, alias=member.alias, position=member.position, stage=0)
+    if isinstance(member, Sequence):
+        return _build(member.children, SEQUENCE, path)
+    if isinstance(member, Parallel):
+        return _build(member.children, PARALLEL, path)
+    if isinstance(member, list):
+        return _build(member, SEQUENCE, path)
+    if isinstance(member, (set, frozenset)):
+        return _build(member, PARALLEL, path)
+    if isinstance(member, tuple):
+        return _build(member, PARALLEL if parent_kind == SEQUENCE else SEQUENCE, path)
+    _check_callable(member, path)
+    step = member if isinstance(member, Step) else Step(member)
+    return Leaf(step=step, alias=component_name(step), position=_describe(path), stage=0)
+
+
+def _check_callable(member: Any, path: list[str]) -> None:
+    where = _describe(path)
+    if inspect.isclass(member):
+        if "__call__" in {k for c in member.__mro__[:-1] for k in vars(c)}:
+            raise FlowDefinitionError(
+                f"{where}: {member.__name__} is a class; pass an instance, e.g. {member.__name__}()"
+            )
+        raise FlowDefinitionError(
+            f"{where}: {member.__name__} is a class whose instances are not callable; "
+            "pass a function or an object with __call__"
+        )
+    if not callable(member):
+        raise FlowDefinitionError(
+            f"{where}: {member!r} is not callable; every member of a flow must be a function, "
+            "a coroutine function, a generator or a callable object"
+        )
+
+
+def _assign_positions(root: Sequence) -> None:
+    """Recompute positions on the canonical tree and mark each leaf's kind by its top stage."""
+    count = len(root.children)
+    for index, child in enumerate(root.children, start=1):
+        if count == 1 or index == 1:
+            kind = "source"
+        elif index == count:
+            kind = "destination"
+        else:
+            kind = "transform"
+        _mark(child, [f"stage {index}"], index, kind)
+
+
+def _mark(node: Node, path: list[str], stage: int, kind: str) -> None:
+    if isinstance(node, Leaf):
+        node.position = ", ".join(path)
+        node.stage = stage
+        node.kind = node.step.kind or kind
+        return
+    label = "member" if isinstance(node, Parallel) else "step"
+    for index, child in enumerate(node.children, start=1):
+        _mark(child, [*path, f"{label} {index}"], stage, kind)
+
+
+def leaves(node: Node) -> list[Leaf]:
+    """Every leaf in definition order."""
+    if isinstance(node, Leaf):
+        return [node]
+    found: list[Leaf] = []
+    for child in node.children:
+        found.extend(leaves(child))
+    return found
+
+
+def first_leaves(node: Node) -> list[Leaf]:
+    """The leaves that start a node: they receive its predecessor's outputs as ``upstream``."""
+    if isinstance(node, Leaf):
+        return [node]
+    if isinstance(node, Sequence):
+        return first_leaves(node.children[0])
+    found: list[Leaf] = []
+    for child in node.children:
+        found.extend(first_leaves(child))
+    return found
+
+
+def last_leaves(node: Node) -> list[Leaf]:
+    """The leaves whose outputs a node hands on as the next node's ``upstream``."""
+    if isinstance(node, Leaf):
+        return [node]
+    if isinstance(node, Sequence):
+        return last_leaves(node.children[-1])
+    found: list[Leaf] = []
+    for child in node.children:
+        found.extend(last_leaves(child))
+    return found
+
+
+def render(node: Node, inside_parallel: bool = False) -> str:
+    """The canonical pipe expression of a tree (see ``adf_core.expression``)."""
+    if isinstance(node, Leaf):
+        ref = node.step.ref or node.alias
+        return node.alias if ref == node.alias else f"{node.alias}={ref}"
+    if isinstance(node, Parallel):
+        return ", ".join(render(child, True) for child in node.children)
+    text = " | ".join(render(child, False) for child in node.children)
+    return f"({text})" if inside_parallel else text

@@ -1,0 +1,159 @@
+"""``DataFlow``: build a flow once from a definition or an expression, run it many times."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from adf_core.definition import Leaf, Sequence, leaves, normalize, render
+from adf_core.errors import FlowDefinitionError
+from adf_core.expression import Resolver, build_definition, did_you_mean
+from adf_core.plan import Defaults, Plan, PlannedComponent, compile_plan
+from adf_core.result import FlowResult
+from adf_core.step import Step, step
+
+_SETTINGS = ("retries", "timeout", "executor", "buffer_size")
+
+
+class DataFlow:
+    """A flow of components: sources, transforms and destinations in stages.
+
+    ``definition`` is a nested tuple of callables (``((a, b), merge, (c, d))``), a list
+    (sequence), sets (parallel groups), or a tree from :meth:`parse`. Keyword arguments set
+    the flow-wide defaults that a :func:`adf_core.step` overrides:
+
+    - ``retries`` (0) and ``timeout`` (None, seconds) per component attempt;
+    - ``executor`` ("threads") for sync components; ``executor_address`` for Dask;
+    - ``max_concurrency`` (None: unlimited) components running at once;
+    - ``max_threads`` (64, sized for I/O-bound work) worker threads for sync components;
+    - ``buffer_size`` (64) items buffered per stream consumer;
+    - ``thread_grace`` (10 s) how long a cancelled flow waits for a sync component that is
+      still running in its thread, which cannot be interrupted;
+    - ``retry_delay`` (0.1 s) the first backoff delay, doubled per attempt, with jitter.
+    """
+
+    def __init__(
+        self,
+        definition: Any,
+        *,
+        retries: int = 0,
+        timeout: float | None = None,
+        executor: str = "threads",
+        max_concurrency: int | None = None,
+        max_threads: int | None = None,
+        buffer_size: int = 64,
+        executor_address: str | None = None,
+        thread_grace: float = 10.0,
+        retry_delay: float = 0.1,
+    ) -> None:
+        _check_positive("max_concurrency", max_concurrency)
+        _check_positive("max_threads", max_threads)
+        _check_positive("buffer_size", buffer_size)
+        if not isinstance(retries, int) or retries < 0:
+            raise FlowDefinitionError(f"retries must be an integer >= 0, got {retries!r}")
+        if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+            raise FlowDefinitionError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        self.defaults = Defaults(
+            retries=retries, timeout=timeout, executor=executor,
+            max_concurrency=max_concurrency, max_threads=max_threads or 64,
+            buffer_size=buffer_size, executor_address=executor_address,
+            thread_grace=thread_grace, retry_delay=retry_delay)
+        self.tree: Sequence = normalize(definition)
+        self.plan: Plan = compile_plan(self.tree, self.defaults)
+        _check_executors(self.plan)
+
+    @classmethod
+    def parse(
+        cls,
+        expression: str,
+        *,
+        resolver: Resolver | None = None,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
+        settings: Mapping[str, Mapping[str, Any]] | None = None,
+        **defaults: Any,
+    ) -> DataFlow:
+        """Build a flow from a pipe expression, e.g. ``"a, b | merge | c, d"``.
+
+        ``resolver(name, kind)`` turns a name into a callable (default: ``module:attr`` by
+        import, a bare name through the plugin registry). ``options`` binds parameters per
+        alias (strings are converted by annotation); ``settings`` sets ``retries``,
+        ``timeout``, ``executor`` and ``buffer_size`` per alias.
+        """
+        tree = normalize(build_definition(expression, resolver))
+        _apply_per_alias(tree, options or {}, settings or {})
+        return cls(tree, **defaults)
+
+    async def __call__(self, params: Mapping[str, Any] | None = None, /, *,
+                       run_id: str | None = None) -> FlowResult:
+        """Run the flow with ``params`` as the initial context."""
+        from adf_core.runner import execute
+
+        if params is not None and not isinstance(params, Mapping):
+            raise TypeError(f"params must be a mapping, got {type(params).__name__}")
+        return await execute(self.plan, params, run_id)
+
+    def run(self, params: Mapping[str, Any] | None = None, /, *,
+            run_id: str | None = None) -> FlowResult:
+        """Run the flow synchronously (for scripts): ``asyncio.run(flow(params))``."""
+        return asyncio.run(self(params, run_id=run_id))
+
+    @property
+    def expression(self) -> str:
+        """The canonical pipe expression of this flow."""
+        return render(self.tree)
+
+    @property
+    def components(self) -> list[PlannedComponent]:
+        """Every component instance in definition order."""
+        return list(self.plan.components)
+
+    def __str__(self) -> str:
+        return self.expression
+
+    def __repr__(self) -> str:
+        return f"DataFlow({self.expression!r})"
+
+
+def _check_positive(name: str, value: Any) -> None:
+    if value is not None and (not isinstance(value, int) or value < 1):
+        raise FlowDefinitionError(f"{name} must be an integer >= 1, got {value!r}")
+
+
+def _check_executors(plan: Plan) -> None:
+    from adf_core.executors import get_factory
+
+    for name in sorted(plan.executors):
+        try:
+            get_factory(name)
+        except LookupError as exc:
+            raise FlowDefinitionError(str(exc)) from None
+        except ImportError as exc:
+            raise FlowDefinitionError(f"executor {name!r} is not available: {exc}") from None
+
+
+def _apply_per_alias(tree: Sequence, options: Mapping[str, Mapping[str, Any]],
+                     settings: Mapping[str, Mapping[str, Any]]) -> None:
+    by_alias: dict[str, Leaf] = {leaf.alias: leaf for leaf in leaves(tree)}
+    for table, label in ((options, "options"), (settings, "settings")):
+        for alias in table:
+            if alias not in by_alias:
+                raise FlowDefinitionError(
+                    f"{label} given for {alias!r}, which is not in the flow"
+                    f"{did_you_mean(alias, by_alias)}; its components are: "
+                    f"{', '.join(by_alias)}")
+    for alias, leaf in by_alias.items():
+        bound = options.get(alias)
+        engine = dict(settings.get(alias) or {})
+        unknown = [k for k in engine if k not in _SETTINGS]
+        if unknown:
+            hint = did_you_mean(unknown[0], _SETTINGS)
+            raise FlowDefinitionError(
+                f"unknown setting {unknown[0]!r} for {alias!r}{hint}; "
+                f"settings are: {', '.join(_SETTINGS)}")
+        if bound or engine:
+            wrapped = step(leaf.step, options=bound, **engine)
+            leaf.step = Step(wrapped.fn, name=leaf.alias, retries=wrapped.retries,
+                             timeout=wrapped.timeout, executor=wrapped.executor,
+                             options=wrapped.options, buffer_size=wrapped.buffer_size,
+                             ref=leaf.step.ref, kind=leaf.step.kind)

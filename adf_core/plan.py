@@ -1,0 +1,180 @@
+"""Resolve a definition tree once into a plan: per component, its signature, how its
+arguments are bound, how it is called, its engine settings and its stream subscriptions."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from adf_core.binding import Binding, signature_of
+from adf_core.definition import Leaf, Node, Sequence, first_leaves, last_leaves, leaves
+from adf_core.errors import FlowDefinitionError
+
+ASYNC, SYNC, ASYNC_GEN, SYNC_GEN = "async", "sync", "async-generator", "generator"
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Flow-wide settings that a ``step`` overrides."""
+
+    retries: int = 0
+    timeout: float | None = None
+    executor: str = "threads"
+    max_concurrency: int | None = None
+    max_threads: int = 64
+    buffer_size: int = 64
+    executor_address: str | None = None
+    thread_grace: float = 10.0
+    retry_delay: float = 0.1
+
+
+@dataclass(eq=False)
+class PlannedComponent:
+    """One component instance as the runner sees it."""
+
+    alias: str
+    name: str
+    kind: str
+    stage: int
+    position: str
+    fn: Callable[..., Any]
+    signature: inspect.Signature
+    options: dict[str, Any]
+    retries: int
+    timeout: float | None
+    executor: str
+    buffer_size: int
+    call: str
+    binding: Binding
+    stream_inputs: list[str] = field(default_factory=list)  # producer aliases read here
+    subscribers: list[str] = field(default_factory=list)  # consumer aliases of this stream
+
+    @property
+    def streaming(self) -> bool:
+        return self.call in (ASYNC_GEN, SYNC_GEN)
+
+    @property
+    def is_async(self) -> bool:
+        return self.call in (ASYNC, ASYNC_GEN)
+
+    @property
+    def description(self) -> str:
+        doc = inspect.getdoc(self.fn) or ""
+        return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def call_kind(fn: Callable[..., Any]) -> str:
+    target: Any = fn
+    while isinstance(target, functools.partial):
+        target = target.func
+    if not (inspect.isfunction(target) or inspect.ismethod(target) or inspect.isbuiltin(target)):
+        call = getattr(type(target), "__call__", None)
+        if call is not None and (inspect.isfunction(call) or inspect.ismethod(call)):
+            target = call
+    if inspect.isasyncgenfunction(target):
+        return ASYNC_GEN
+    if inspect.isgeneratorfunction(target):
+        return SYNC_GEN
+    if inspect.iscoroutinefunction(target):
+        return ASYNC
+    return SYNC
+
+
+@dataclass(eq=False)
+class Plan:
+    root: Sequence
+    components: list[PlannedComponent]
+    defaults: Defaults
+    has_streams: bool
+    executors: set[str]
+
+
+def compile_plan(root: Sequence, defaults: Defaults) -> Plan:
+    all_leaves = leaves(root)
+    seen: dict[str, Leaf] = {}
+    components = []
+    for leaf in all_leaves:
+        if leaf.alias in seen:
+            other = seen[leaf.alias]
+            raise FlowDefinitionError(
+                f"the alias {leaf.alias!r} is used twice ({other.position} and {leaf.position}); "
+                f"give each instance its own name, e.g. 'first={leaf.alias}, "
+                f"second={leaf.alias}' or step(fn, name='second')")
+        seen[leaf.alias] = leaf
+        leaf.component = _plan_component(leaf, defaults)
+        components.append(leaf.component)
+    _plan_streams(root)
+    for component in components:
+        if component.executor != "threads" and (component.streaming or component.stream_inputs):
+            raise FlowDefinitionError(
+                f"component {component.alias!r} ({component.position}) streams, and streams "
+                f"stay in this process: it cannot run on executor {component.executor!r}; "
+                "use executor='threads' for it")
+    return Plan(root=root, components=components, defaults=defaults,
+                has_streams=any(c.streaming for c in components),
+                executors={c.executor for c in components if not c.is_async})
+
+
+def _plan_component(leaf: Leaf, defaults: Defaults) -> PlannedComponent:
+    step = leaf.step
+    fn = step.fn
+    signature = signature_of(fn)
+    options = dict(step.options)
+    retries = defaults.retries if step.retries is None else step.retries
+    timeout = defaults.timeout if step.timeout is None else step.timeout
+    _check_settings(leaf, retries, timeout, step.buffer_size)
+    return PlannedComponent(
+        alias=leaf.alias,
+        name=step.ref or leaf.alias,
+        kind=leaf.kind,
+        stage=leaf.stage,
+        position=leaf.position,
+        fn=fn,
+        signature=signature,
+        options=options,
+        retries=retries,
+        timeout=timeout,
+        executor=step.executor or defaults.executor,
+        buffer_size=step.buffer_size or defaults.buffer_size,
+        call=call_kind(fn),
+        binding=Binding(leaf.alias, leaf.position, signature, options),
+    )
+
+
+def _check_settings(leaf: Leaf, retries: Any, timeout: Any, buffer_size: Any) -> None:
+    where = f"component {leaf.alias!r} ({leaf.position})"
+    if not isinstance(retries, int) or retries < 0:
+        raise FlowDefinitionError(f"{where}: retries must be an integer >= 0, got {retries!r}")
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise FlowDefinitionError(f"{where}: timeout must be a number of seconds > 0, "
+                                  f"got {timeout!r}")
+    if buffer_size is not None and (not isinstance(buffer_size, int) or buffer_size < 1):
+        raise FlowDefinitionError(f"{where}: buffer_size must be an integer >= 1")
+
+
+def _plan_streams(node: Node) -> None:
+    """Subscribe each consumer to the streams of the node right before it."""
+    if isinstance(node, Leaf):
+        return
+    for child in node.children:
+        _plan_streams(child)
+    if not isinstance(node, Sequence):
+        return
+    for before, after in zip(node.children, node.children[1:], strict=False):
+        producers = [leaf.component for leaf in last_leaves(before) if leaf.component.streaming]
+        if not producers:
+            continue
+        for leaf in first_leaves(after):
+            consumer: PlannedComponent = leaf.component
+            binding = consumer.binding
+            reads_all = binding.wants_upstream or binding.wants_context or binding.var_keyword
+            for producer in producers:
+                by_name = any(name == producer.alias for name, _ in binding.lookups) or any(
+                    name == producer.alias and source == "key"
+                    for name, source, _ in binding.positional)
+                if reads_all or by_name:
+                    consumer.stream_inputs.append(producer.alias)
+                    producer.subscribers.append(consumer.alias)
