@@ -1,0 +1,72 @@
+"""Helpers shared by the built-in components (JSON encoding, URLs without secrets, run status)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a destination wrote (stored under its alias: not a dict, so nothing is merged)."""
+
+    target: str
+    records: int
+
+
+def json_default(value: Any) -> Any:
+    """Encode what JSON has no type for: decimals as numbers, dates as ISO 8601, bytes as base64."""
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+dumps: Callable[[Any], str] = partial(json.dumps, default=json_default, ensure_ascii=False)
+
+
+def safe_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for messages and logs)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable url>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = (parts.username or "") + ":***"
+    return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}"))
+
+
+def failed_components() -> list[str]:
+    """Aliases the engine reports as failed in the current run (empty outside a run)."""
+    from adf_core.run_info import current_run
+
+    run = current_run()
+    if run is None:
+        return []
+    return [alias for alias, status in dict(run.statuses).items() if status == "failed"]
+
+
+def abort_if_run_failed(what: str) -> None:
+    """Raise instead of committing ``what`` when a sibling already failed (narrows the race)."""
+    failed = failed_components()
+    if failed:
+        raise RuntimeError(
+            f"{what} was not committed because {', '.join(map(repr, failed))} failed in this run"
+        )

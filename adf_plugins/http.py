@@ -1,0 +1,140 @@
+"""The `http` source on httpx: a JSON API response as records, with timeouts and retries."""
+
+import asyncio
+import random
+from collections.abc import Callable
+from typing import Any
+
+from adf_core.hookspecs import hookimpl
+from adf_plugins._common import safe_url
+
+Record = dict[str, Any]
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 60.0
+
+
+def _retry_after(response: Any, fallback: float) -> float:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return fallback
+    try:
+        return min(max(float(value), 0.0), MAX_RETRY_AFTER)
+    except ValueError:
+        return fallback
+
+
+async def request_with_retries(
+    method: str,
+    url: str,
+    *,
+    max_retries: int,
+    backoff: float,
+    request_timeout: float,
+    **kwargs: Any,
+) -> Any:
+    """Send one request; retry 429, 5xx and transport errors with exponential backoff + jitter.
+
+    A `Retry-After` header (seconds) overrides the computed delay (capped at 60 s). After the
+    last attempt the error names the status and the URL (without its password).
+    """
+    import httpx
+
+    async with httpx.AsyncClient(timeout=request_timeout, follow_redirects=True) as client:
+        attempt = 0
+        while True:
+            delay = backoff * (2**attempt) * (1 + random.random() / 2)
+            try:
+                response = await client.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                if attempt >= max_retries:
+                    raise ConnectionError(
+                        f"{method} {safe_url(url)} failed after {attempt + 1} attempt(s): "
+                        f"{type(exc).__name__}: {exc}"
+                    ) from exc
+            else:
+                if response.status_code not in RETRY_STATUSES or attempt >= max_retries:
+                    if response.is_error:
+                        raise RuntimeError(
+                            f"{method} {safe_url(url)} answered {response.status_code} "
+                            f"{response.reason_phrase} after {attempt + 1} attempt(s): "
+                            f"{response.text[:200]}"
+                        )
+                    return response
+                delay = _retry_after(response, delay)
+            attempt += 1
+            await asyncio.sleep(delay)
+
+
+def _pick(data: Any, path: str | None, url: str) -> Any:
+    if not path:
+        return data
+    for part in path.split("."):
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            raise KeyError(f"{safe_url(url)}: the response has no {path!r} (missing {part!r})")
+    return data
+
+
+async def read_http(
+    url: str,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    body: dict[str, Any] | None = None,
+    records_path: str | None = None,
+    request_timeout: float = 30.0,
+    max_retries: int = 3,
+    backoff: float = 0.5,
+) -> list[Record]:
+    """Read records from a JSON API response.
+
+    A JSON list of objects gives one record per object; a JSON object gives one record, or
+    with `records_path` (`data.items`) the list found there. Requests time out after
+    `request_timeout` seconds; 429 and 5xx answers and connection errors are retried
+    `max_retries` times with exponential backoff and jitter (honouring `Retry-After`).
+
+    Args:
+        url: the API URL.
+        method: HTTP method.
+        headers: request headers (a JSON object or key=value pairs on the CLI).
+        params: query string parameters.
+        body: JSON request body (for POST and friends).
+        records_path: dotted path to the list of records inside the response object.
+        request_timeout: seconds before a request times out.
+        max_retries: retries after the first attempt, on 429, 5xx and connection errors.
+        backoff: first retry delay in seconds (doubled on each retry, plus jitter).
+    """
+    response = await request_with_retries(
+        method.upper(),
+        url,
+        max_retries=max(int(max_retries), 0),
+        backoff=backoff,
+        request_timeout=request_timeout,
+        headers=headers,
+        params=params,
+        json=body,
+    )
+    try:
+        data = response.json()
+    except ValueError:
+        raise ValueError(
+            f"{safe_url(url)} did not answer JSON (content-type "
+            f"{response.headers.get('content-type')!r}): {response.text[:120]!r}"
+        ) from None
+    data = _pick(data, records_path, url)
+    records = data if isinstance(data, list) else [data]
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict):
+            raise ValueError(
+                f"{safe_url(url)}: record {number} of the response is a "
+                f"{type(record).__name__}, not an object (set `records_path`?)"
+            )
+    return records
+
+
+@hookimpl
+def adf_sources() -> dict[str, Callable[..., Any]]:
+    return {"http": read_http}
