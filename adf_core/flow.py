@@ -123,13 +123,24 @@ def _check_positive(name: str, value: Any) -> None:
 def _check_executors(plan: Plan) -> None:
     from adf_core.executors import get_factory
 
+    factories = {}
     for name in sorted(plan.executors):
         try:
-            get_factory(name)
+            factories[name] = get_factory(name)
         except LookupError as exc:
             raise FlowDefinitionError(str(exc)) from None
         except ImportError as exc:
             raise FlowDefinitionError(f"executor {name!r} is not available: {exc}") from None
+    for component in plan.components:
+        factory = factories.get(component.executor)
+        check = getattr(factory, "check_component", None)
+        if component.is_async or check is None:
+            continue
+        problem = check(component.fn)
+        if problem:
+            raise FlowDefinitionError(
+                f"component {component.alias!r} ({component.position}) cannot run on executor "
+                f"{component.executor!r}: {problem}")
 
 
 def _apply_per_alias(tree: Sequence, options: Mapping[str, Mapping[str, Any]],
