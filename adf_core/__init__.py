@@ -14,8 +14,8 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "DataFlow": "adf_core.flow",
     "FlowResult": "adf_core.result",
-    "step": "adf_core.step",
-    "Step": "adf_core.step",
+    "step": "adf_core.steps",
+    "Step": "adf_core.steps",
     "component": "adf_core.metadata",
     "hookimpl": "adf_core.hookspecs",
     "current_run": "adf_core.run_info",
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from adf_core.metadata import component
     from adf_core.result import FlowResult
     from adf_core.run_info import RunInfo, current_run
-    from adf_core.step import Step, step
+    from adf_core.steps import Step, step
     from adf_core.streams import batched, collect, unbatched
 
 

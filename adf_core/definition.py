@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adf_core.errors import FlowDefinitionError
-from adf_core.step import Step
+from adf_core.steps import Step
 
 SEQUENCE = "sequence"
 PARALLEL = "parallel"

@@ -16,7 +16,7 @@ from typing import Any
 
 from adf_core.definition import Parallel, Sequence
 from adf_core.errors import ExpressionSyntaxError, FlowDefinitionError
-from adf_core.step import Step
+from adf_core.steps import Step
 
 Resolver = Callable[[str, str], Callable[..., Any]]
 

@@ -11,7 +11,7 @@ from adf_core.errors import FlowDefinitionError
 from adf_core.expression import Resolver, build_definition, did_you_mean
 from adf_core.plan import Defaults, Plan, PlannedComponent, compile_plan
 from adf_core.result import FlowResult
-from adf_core.step import Step, step
+from adf_core.steps import Step, step
 
 _SETTINGS = ("retries", "timeout", "executor", "buffer_size")
 

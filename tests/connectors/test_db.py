@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from adf_core.step import step  # `from adf_core import step` can give the module (see report)
+from adf_core import step
 
 from adf_core import DataFlow
 from adf_core.errors import ComponentError
