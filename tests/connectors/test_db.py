@@ -8,9 +8,8 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from adf_core import step
 
-from adf_core import DataFlow
+from adf_core import DataFlow, step
 from adf_core.errors import ComponentError
 from adf_plugins.db import RecordError, read_db, write_db
 
