@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import os
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any, Protocol
 
 
@@ -44,9 +46,11 @@ class ThreadExecutor:
     name = "threads"
     remote = False
 
-    def __init__(self, max_workers: int = 64, grace: float = 10.0, **_: Any) -> None:
+    def __init__(self, max_workers: int = 64, grace: float = 10.0,
+                 pool: concurrent.futures.ThreadPoolExecutor | None = None, **_: Any) -> None:
         self.grace = grace
-        self._pool = concurrent.futures.ThreadPoolExecutor(
+        self._owned = pool is None
+        self._pool = pool or concurrent.futures.ThreadPoolExecutor(
             max_workers=max_workers, thread_name_prefix="adf-worker")
 
     async def start(self) -> None:
@@ -69,10 +73,56 @@ class ThreadExecutor:
             raise
 
     async def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._owned:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 ExecutorFactory = Callable[..., Any]
+
+#: The environment variable read when no executor address is given.
+ADDRESS_ENV = "ADF_EXECUTOR_ADDRESS"
+#: How many worker processes the ``processes`` executor and a local Dask cluster start.
+WORKERS_ENV = "ADF_EXECUTOR_WORKERS"
+
+
+def executor_address(address: str | None) -> str | None:
+    """``address``, else ``$ADF_EXECUTOR_ADDRESS``, else None (start something local)."""
+    return address or os.environ.get(ADDRESS_ENV) or None
+
+
+def worker_count() -> int:
+    """Worker processes for a local pool or cluster: ``$ADF_EXECUTOR_WORKERS``, else the
+    CPUs this process may use (CPU-bound work gains nothing from more)."""
+    text = os.environ.get(WORKERS_ENV, "").strip()
+    if text:
+        try:
+            count = int(text)
+        except ValueError:
+            count = 0
+        if count < 1:
+            raise ValueError(f"{WORKERS_ENV} must be an integer >= 1, got {text!r}")
+        return count
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def pickle_problem(fn: Callable[..., Any], dumps: Callable[[Any], bytes], where: str,
+                   hint: str) -> str | None:
+    """Why ``fn`` cannot be sent to ``where`` (None when ``dumps(fn)`` works)."""
+    try:
+        dumps(fn)
+    except Exception as exc:
+        return (f"it must pickle to run in {where}, and it does not "
+                f"({type(exc).__name__}: {exc}); {hint}")
+    return None
+
+
+def portable(args: list[Any], kwargs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """Arguments that pickle: the read-only ``context`` mapping becomes a plain dict."""
+    def plain(value: Any) -> Any:
+        return dict(value) if isinstance(value, MappingProxyType) else value
+
+    return [plain(v) for v in args], {k: plain(v) for k, v in kwargs.items()}
 
 _BUILTIN: dict[str, str] = {
     "threads": "adf_core.executors:ThreadExecutor",

@@ -3,6 +3,7 @@ arguments are bound, how it is called, its engine settings and its stream subscr
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import inspect
 from collections.abc import Callable
@@ -90,6 +91,14 @@ class Plan:
     defaults: Defaults
     has_streams: bool
     executors: set[str]
+    _pool: concurrent.futures.ThreadPoolExecutor | None = None
+
+    def thread_pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        """The flow's worker threads, kept across runs (threads start lazily, once)."""
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(
+                max_workers=self.defaults.max_threads, thread_name_prefix="adf-worker")
+        return self._pool
 
 
 def compile_plan(root: Sequence, defaults: Defaults) -> Plan:

@@ -70,9 +70,10 @@ class _Run:
                 executor = self.executors.get(name)
                 if executor is None:
                     factory = get_factory(name)
+                    extra = {"pool": self.plan.thread_pool()} if name == "threads" else {}
                     executor = factory(max_workers=self.defaults.max_threads,
                                        grace=self.defaults.thread_grace,
-                                       address=self.defaults.executor_address)
+                                       address=self.defaults.executor_address, **extra)
                     await executor.start()
                     self.executors[name] = executor
         return executor
