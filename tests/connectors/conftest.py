@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -58,7 +59,10 @@ def table_name(db_url: str) -> Iterator[str]:
 
 @dataclass
 class Route:
-    """Answers in turn (status, body, headers); the last one repeats."""
+    """Answers in turn (status, body, headers); the last one repeats.
+
+    A header `x-test-delay: <seconds>` is not sent: the server waits that long before answering.
+    """
 
     answers: list[tuple[int, Any, dict[str, str]]]
     calls: int = 0
@@ -101,6 +105,9 @@ def http_server() -> Iterator[HttpServer]:
                 status, payload, headers = route.answers[min(route.calls, len(route.answers) - 1)]
                 headers = dict(headers)
                 route.calls += 1
+            delay = float(headers.pop("x-test-delay", 0))
+            if delay:
+                time.sleep(delay)
             data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("content-type", headers.pop("content-type", "application/json"))
@@ -117,7 +124,7 @@ def http_server() -> Iterator[HttpServer]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state = HttpServer(f"http://127.0.0.1:{server.server_address[1]}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield state
