@@ -320,7 +320,7 @@ def write_file(
     Reading compare's whole output writes each record with a `_change` field.
 
     Args:
-        path: the file to write (its directory must exist).
+        path: the file to write (missing directories are created).
         format: csv, jsonl, json or parquet (default: from the extension).
         input: context keys to write instead of every member of the previous stage.
         encoding: text encoding.
@@ -330,10 +330,14 @@ def write_file(
     fmt = _format_of(path, format)
     target = Path(path)
     directory = target.parent
-    if not directory.is_dir():
-        raise FileNotFoundError(f"the directory of {path!r} does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    created = [p for p in (directory, *directory.parents) if not p.exists()]
+    directory.mkdir(parents=True, exist_ok=True)
     committed = False
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except BaseException:
+        _remove_dirs(created)
+        raise
     try:
         binary = fmt == "parquet"
         with open(
@@ -359,7 +363,15 @@ def write_file(
         if not committed:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_name)
+            _remove_dirs(created)
     return Written(str(target), writer.count)
+
+
+def _remove_dirs(created: list[Path]) -> None:
+    """Remove the (empty) directories a failed write created, deepest first."""
+    for directory in created:
+        with contextlib.suppress(OSError):
+            directory.rmdir()
 
 
 @hookimpl
