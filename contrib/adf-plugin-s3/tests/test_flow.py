@@ -85,6 +85,27 @@ def test_round_trip_s3_to_s3_by_name_with_a_format_change(bucket):
 
 
 @needs_registry
+def test_split_feeds_one_object_per_part_under_a_prefix(bucket):
+    bucket.put_jsonl("in.jsonl", [
+        {"id": 1, "region": "eu"}, {"id": 2, "region": "us"}, {"id": 3, "region": "eu"}
+    ])
+    flow = DataFlow.parse(
+        "src=s3 | split | dst=s3",
+        options={
+            "src": bucket.options(key="in.jsonl"),
+            "split": {"by": "region"},
+            "dst": bucket.options(prefix="by-region/", input="eu,us"),  # a CLI-style list
+        },
+    )
+
+    flow.run()
+
+    assert bucket.keys("by-region/") == ["by-region/eu.jsonl", "by-region/us.jsonl"]
+    assert [r["id"] for r in bucket.get_jsonl("by-region/eu.jsonl")] == [1, 3]
+    assert [r["id"] for r in bucket.get_jsonl("by-region/us.jsonl")] == [2]
+
+
+@needs_registry
 def test_a_bad_record_read_fails_the_run_naming_it_and_writes_nothing(bucket):
     bucket.put("in.jsonl", '{"id": 1}\n{"id": 2}\n{"id": 3\n{"id": 4}\n')
     flow = DataFlow.parse(
@@ -160,12 +181,12 @@ def test_adf_run_from_the_command_line(bucket):
 
 
 @needs_cli
-def test_adf_run_reports_a_bad_record_and_exits_1(bucket):
+def test_adf_run_reports_a_bad_record_and_exits_1(bucket, monkeypatch):
     bucket.put("in.jsonl", '{"id": 1}\nnot json\n')
+    # No endpoint option: boto3's own configuration chain supplies it.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", bucket.endpoint_url)
     args = ["-o", f"src.bucket={bucket.name}", "-o", "src.key=in.jsonl",
-            "-o", f"src.endpoint_url={bucket.endpoint_url}",
-            "-o", f"dst.bucket={bucket.name}", "-o", "dst.key=out.jsonl",
-            "-o", f"dst.endpoint_url={bucket.endpoint_url}"]
+            "-o", f"dst.bucket={bucket.name}", "-o", "dst.key=out.jsonl"]
 
     done = subprocess.run(
         [sys.executable, "-m", "adf_core.cli", "run", "src=s3 | dst=s3", *args],
