@@ -1,0 +1,42 @@
+"""The ``adf`` command: run flows of plugin components and inspect the installed plugins.
+
+Only click and the standard library are imported here; the engine, structlog and the
+plugins load inside the commands that need them, so ``adf --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from adf_core import __version__
+from adf_core.cli.graph import graph
+from adf_core.cli.listing import components, describe, plugins
+from adf_core.cli.run import run
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="adf", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Compose plugin components into data flows and run them.
+
+    \b
+    adf run --source db --transform merge --dest s3,notify
+    adf run "source=db, target=db | compare | stdout" -o source.url=sqlite:///a.db
+    adf run -f flow.toml --dry-run
+    """
+
+
+cli.add_command(run)
+cli.add_command(plugins)
+cli.add_command(components)
+cli.add_command(describe)
+cli.add_command(graph)
+
+
+def main(args: list[str] | None = None, **extra: Any) -> Any:
+    """The console script ``adf``."""
+    return cli.main(args=args, prog_name="adf", **extra)

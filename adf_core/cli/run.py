@@ -1,0 +1,238 @@
+"""``adf run``: build a flow from an expression, tier flags or a pipeline file, and run it."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from adf_core.cli.common import echo_json, get_registry, table
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from adf_core.cli.spec import FlowSpec
+    from adf_core.flow import DataFlow
+    from adf_core.registry import Registry
+    from adf_core.secrets import Redactor
+
+
+@click.command()
+@click.argument("expression", required=False, metavar="[EXPR]")
+@click.option("--source", "sources", metavar="S,...", help="First stage: parallel sources.")
+@click.option(
+    "--transform", "transforms", multiple=True, metavar="T",
+    help="A middle stage (repeat for a sequence of stages).",
+)
+@click.option("--dest", "dests", metavar="D,...", help="Last stage: parallel destinations.")
+@click.option(
+    "-f", "--file", "pipeline_file", type=click.Path(dir_okay=False),
+    help="A pipeline file (TOML); ${VAR} is read from the environment.",
+)
+@click.option(
+    "-o", "--option", "options", multiple=True, metavar="ALIAS.KEY=VALUE",
+    help="A component option (also ADF_<ALIAS>_<KEY> in the environment).",
+)
+@click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
+              help="An initial context value (a string; KEY:=JSON for numbers, lists...).")
+@click.option("--retries", type=click.IntRange(min=0), help="Retries per component (default 0).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
+              help="Timeout per component attempt.")
+@click.option("--executor", help="Executor for sync components: threads, processes, dask.")
+@click.option("--executor-address", metavar="URL", help="Address of a Dask scheduler.")
+@click.option("--max-concurrency", type=click.IntRange(min=1), metavar="N",
+              help="Components running at once.")
+@click.option("--max-threads", type=click.IntRange(min=1), metavar="N",
+              help="Worker threads for sync components.")
+@click.option(
+    "--log-format", type=click.Choice(["auto", "console", "json"]), default="auto",
+    show_default=True, help="Log lines on stderr: console on a TTY, JSON lines otherwise.",
+)
+@click.option("-v", "--verbose", count=True, help="Debug events and tracebacks.")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+@click.option("--trace-file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write a Chrome trace-event JSON of the run (open it in Perfetto).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result (or plan) as JSON.")
+@click.option("--dry-run", is_flag=True,
+              help="Validate everything and print the plan; run nothing.")
+@click.pass_context
+def run(ctx: click.Context, expression: str | None, sources: str | None,
+        transforms: tuple[str, ...], dests: str | None, pipeline_file: str | None,
+        options: tuple[str, ...], params: tuple[str, ...], retries: int | None,
+        timeout: float | None, executor: str | None, executor_address: str | None,
+        max_concurrency: int | None, max_threads: int | None, log_format: str, verbose: int,
+        quiet: bool, trace_file: str | None, as_json: bool, dry_run: bool) -> None:
+    """Run a flow: EXPR (e.g. "a, b | merge | c"), tier flags, or -f FILE.
+
+    \b
+    adf run --source db --transform merge --dest s3,notify -o db.url=sqlite:///a.db
+    adf run "good=file, bad=file | merge | stdout" -o good.path=a.csv -o bad.path=b.csv
+    adf run -f flow.toml -p day=2026-11-24 --dry-run
+    """
+    from pathlib import Path
+
+    from adf_core.cli.spec import make_spec
+    from adf_core.secrets import Redactor
+
+    spec = make_spec(
+        expression, sources=sources, transforms=transforms, dests=dests,
+        pipeline_file=Path(pipeline_file) if pipeline_file else None,
+        options=options, params=params,
+        defaults={"retries": retries, "timeout": timeout, "executor": executor,
+                  "executor_address": executor_address, "max_concurrency": max_concurrency,
+                  "max_threads": max_threads},
+    )
+    redactor = Redactor()
+    redactor.learn(spec.options)
+    redactor.learn({"params": spec.params})
+    registry = get_registry(ctx)
+    flow = build_flow(spec, registry, redactor, ctx)
+    if dry_run:
+        show_plan(flow, spec, registry, redactor, as_json)
+        return
+    verbosity = -1 if quiet else verbose
+    execute(flow, spec, redactor, verbosity=verbosity, log_format=log_format,
+            trace_file=Path(trace_file) if trace_file else None, as_json=as_json)
+
+
+def build_flow(spec: FlowSpec, registry: Registry, redactor: Redactor,
+               ctx: click.Context | None = None) -> DataFlow:
+    """``DataFlow.parse`` with the registry's resolver; definition errors are usage errors."""
+    from adf_core.errors import FlowDefinitionError
+    from adf_core.expression import import_reference
+    from adf_core.flow import DataFlow
+
+    def resolve(name: str, kind: str) -> Any:
+        return import_reference(name) if ":" in name else registry.resolve(name, kind)
+
+    try:
+        return DataFlow.parse(spec.expression, resolver=resolve, options=spec.options,
+                              settings=spec.settings, **spec.defaults)
+    except FlowDefinitionError as exc:
+        raise click.UsageError(redactor.text(str(exc)), ctx) from None
+    except TypeError as exc:  # a setting of the wrong type, e.g. retries = "x" in a file
+        raise click.UsageError(redactor.text(f"invalid setting: {exc}"), ctx) from None
+
+
+def plan_rows(flow: DataFlow, registry: Registry, redactor: Redactor) -> list[dict[str, Any]]:
+    rows = []
+    for c in flow.components:
+        entry = next((e for e in registry.lookup(c.name) if e.kind == c.kind), None)
+        rows.append({
+            "stage": c.stage, "position": c.position, "alias": c.alias, "component": c.name,
+            "kind": c.kind, "plugin": entry.provider if entry else None,
+            "executor": c.executor, "retries": c.retries, "timeout": c.timeout,
+            "options": redactor.mapping(dict(c.options)),
+        })
+    return rows
+
+
+def show_plan(flow: DataFlow, spec: FlowSpec, registry: Registry, redactor: Redactor,
+              as_json: bool) -> None:
+    rows = plan_rows(flow, registry, redactor)
+    params = redactor.mapping(spec.params)
+    if as_json:
+        echo_json({"flow": flow.expression, "params": params, "components": rows,
+                   "dry_run": True})
+        return
+    click.echo(f"flow: {redactor.text(flow.expression)}")
+    if params:
+        click.echo("params: " + ", ".join(f"{k}={v}" for k, v in params.items()))
+    body = [
+        [r["position"], r["alias"], r["component"], r["kind"], r["plugin"] or "-",
+         f"{r['executor']}, retries={r['retries']}, timeout={r['timeout']}",
+         ", ".join(f"{k}={v}" for k, v in r["options"].items()) or "-"]
+        for r in rows
+    ]
+    headers = ["POSITION", "ALIAS", "COMPONENT", "KIND", "PLUGIN", "SETTINGS", "OPTIONS"]
+    click.echo(table(headers, body))
+    click.echo("dry run: nothing was run")
+
+
+def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, *, verbosity: int,
+            log_format: str, trace_file: Path | None, as_json: bool) -> None:
+    """Run the flow with logging, live view and trace file; exit 1 when it fails."""
+    from adf_core.cli.live import LiveView
+    from adf_core.cli.logs import configured
+    from adf_core.errors import FlowError
+    from adf_core.tracefile import TraceCollector
+
+    tty = sys.stderr.isatty()
+    json_lines = log_format == "json" or (log_format == "auto" and not tty)
+    collector = TraceCollector()
+    live = LiveView(sys.stderr).start() if tty else None
+    sinks: list[Any] = [collector, *([live] if live else [])]
+    stream: Any = live if live is not None else sys.stderr
+    failure: BaseException | None = None
+    result = None
+    try:
+        with configured(stream=stream, json_lines=json_lines, colors=tty, verbosity=verbosity,
+                        redactor=redactor, sinks=sinks):
+            started = time.perf_counter()
+            try:
+                result = flow.run(spec.params)
+            except (FlowError, Exception) as exc:
+                failure = exc
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    finally:
+        if live is not None:
+            live.stop()
+        if trace_file is not None:
+            collector.write(trace_file)
+    elapsed = time.perf_counter() - started
+    if failure is not None:
+        report_failure(failure, redactor, verbosity=verbosity, as_json=as_json, flow=flow)
+        sys.exit(1)
+    assert result is not None
+    summary = result_summary(flow, result, elapsed)
+    if as_json:
+        echo_json(redactor.value("result", summary))
+    elif verbosity >= 0:
+        rows = [[c["alias"], c["kind"], c["stage"], f"{c['seconds']:.3f}",
+                 "-" if c["items"] is None else c["items"]] for c in summary["components"]]
+        click.echo(f"run {summary['run_id']} ok in {summary['seconds']:.3f}s", err=True)
+        click.echo(table(["ALIAS", "KIND", "STAGE", "SECONDS", "ITEMS"], rows), err=True)
+
+
+def result_summary(flow: DataFlow, result: Any, seconds: float) -> dict[str, Any]:
+    timings = dict(getattr(result, "timings", {}) or {})
+    counts = dict(getattr(result, "counts", {}) or {})
+    components = [
+        {"alias": c.alias, "component": c.name, "kind": c.kind, "stage": c.stage,
+         "seconds": round(float(timings.get(c.alias, 0.0)), 6), "items": counts.get(c.alias)}
+        for c in flow.components
+    ]
+    return {
+        "status": "ok", "run_id": getattr(result, "run_id", None), "flow": flow.expression,
+        "seconds": round(seconds, 6),
+        "components": components, "context_keys": sorted(str(k) for k in result),
+    }
+
+
+def report_failure(exc: BaseException, redactor: Redactor, *, verbosity: int, as_json: bool,
+                   flow: DataFlow) -> None:
+    """A short error on stderr (alias, stage, cause); the traceback only with ``-v``."""
+    import traceback
+
+    from adf_core.errors import ComponentError, FlowError
+
+    errors = exc.errors if isinstance(exc, ComponentError) else [exc]
+    if verbosity > 0:
+        text = "".join(traceback.format_exception(exc))
+        click.echo(redactor.text(text), err=True, nl=False)
+    for error in errors:
+        prefix = "error" if isinstance(error, FlowError) else f"error ({type(error).__name__})"
+        click.echo(f"{prefix}: {redactor.text(str(error))}", err=True)
+    if as_json:
+        echo_json({
+            "status": "failed", "flow": redactor.text(flow.expression),
+            "errors": [
+                {"component": getattr(e, "component", None), "stage": getattr(e, "stage", None),
+                 "attempts": getattr(e, "attempts", None), "error": redactor.text(str(e))}
+                for e in errors
+            ],
+        })

@@ -1,0 +1,217 @@
+"""Component metadata: description, options, types and defaults, read from the callable.
+
+The signature gives the options, their types and defaults; the docstring gives the
+description (its first paragraph) and per-option text (a Google-style ``Args:`` section or
+``:param name:`` lines). ``component(...)`` adds or overrides any of it without wrapping
+the callable, so it is still called exactly as before.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
+
+from adf_core.secrets import is_secret_name
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+RESERVED = frozenset({"upstream", "context"})
+ATTRIBUTE = "__adf_component__"
+_SECTION = re.compile(r"^(Args|Arguments|Parameters|Options|Keyword Args):\s*$")
+_GOOGLE_ITEM = re.compile(r"^(\*{0,2}\w+)\s*(?:\(([^)]*)\))?\s*:\s*(.*)$")
+_SPHINX_PARAM = re.compile(r"^:param\s+(?:[^:]*\s)?(\w+):\s*(.*)$")
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()
+
+
+@dataclass(frozen=True)
+class ComponentMeta:
+    """What ``component(...)`` attached: overrides for the derived metadata."""
+
+    description: str | None = None
+    options: Mapping[str, str] = field(default_factory=dict)
+    secrets: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Option:
+    """One parameter a user can set with ``-o alias.name=value``."""
+
+    name: str
+    type: str
+    default: Any
+    doc: str = ""
+    secret: bool = False
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class ComponentInfo:
+    """Everything ``adf describe`` shows about one component."""
+
+    name: str
+    kind: str
+    description: str
+    doc: str
+    options: tuple[Option, ...]
+    target: str
+    mode: str
+    reads_upstream: bool
+
+    def option(self, name: str) -> Option | None:
+        return next((o for o in self.options if o.name == name), None)
+
+
+@overload
+def component(fn: F, /) -> F: ...
+@overload
+def component(
+    *,
+    description: str | None = None,
+    options: Mapping[str, str] | None = None,
+    secrets: Iterable[str] = (),
+) -> Callable[[F], F]: ...
+def component(
+    fn: Any = None,
+    /,
+    *,
+    description: str | None = None,
+    options: Mapping[str, str] | None = None,
+    secrets: Iterable[str] = (),
+) -> Any:
+    """Attach metadata to a component: ``@component`` or ``@component(description=...)``.
+
+    ``options`` maps a parameter name to its help text; ``secrets`` names parameters whose
+    values are redacted although their names do not look secret. The callable itself is
+    returned unchanged.
+    """
+    meta = ComponentMeta(description, dict(options or {}), frozenset(secrets))
+
+    def attach(target: F) -> F:
+        setattr(target, ATTRIBUTE, meta)
+        return target
+
+    return attach if fn is None else attach(fn)
+
+
+def describe(fn: Callable[..., Any], name: str, kind: str) -> ComponentInfo:
+    """Read a component's metadata from its signature, docstring and ``component(...)``."""
+    meta: ComponentMeta = getattr(fn, ATTRIBUTE, None) or ComponentMeta()
+    doc = inspect.cleandoc(inspect.getdoc(fn) or "")
+    docs = {**option_docs(doc), **meta.options}
+    hints = _type_hints(fn)
+    options = []
+    reads_upstream = False
+    for param in _parameters(fn):
+        if param.name in RESERVED or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+            reads_upstream = reads_upstream or param.name == "upstream"
+            continue
+        annotation = hints.get(param.name, param.annotation)
+        default = REQUIRED if param.default is param.empty else param.default
+        secret = is_secret_name(param.name) or param.name in meta.secrets
+        options.append(
+            Option(param.name, type_name(annotation), default, docs.get(param.name, ""), secret)
+        )
+    description = meta.description or doc.split("\n\n", 1)[0].replace("\n", " ")
+    return ComponentInfo(
+        name, kind, description, doc, tuple(options), _target(fn), _mode(fn), reads_upstream
+    )
+
+
+def option_docs(doc: str) -> dict[str, str]:
+    """Per-parameter text from a Google-style ``Args:`` section or ``:param x:`` lines."""
+    docs: dict[str, str] = {}
+    current: str | None = None
+    in_section = False
+    indent = 0
+    for line in doc.splitlines():
+        stripped = line.strip()
+        sphinx = _SPHINX_PARAM.match(stripped)
+        if sphinx:
+            current, docs[sphinx[1]] = sphinx[1], sphinx[2]
+            in_section = False
+            continue
+        if _SECTION.match(stripped):
+            in_section, current, indent = True, None, -1
+            continue
+        if not stripped:
+            current = None if in_section else current
+            continue
+        depth = len(line) - len(line.lstrip())
+        if in_section:
+            if indent < 0:
+                indent = depth
+            if depth < indent or (depth == 0 and stripped.endswith(":")):
+                in_section, current = False, None
+                continue
+            item = _GOOGLE_ITEM.match(stripped) if depth == indent else None
+            if item:
+                current = item[1].lstrip("*")
+                docs[current] = item[3]
+                continue
+        if current is not None and (in_section or depth > 0):
+            docs[current] = f"{docs[current]} {stripped}".strip()
+        else:
+            current = None
+    return docs
+
+
+def type_name(annotation: Any) -> str:
+    """A short display form of an annotation: ``int``, ``list[str]``, ``Path | None``."""
+    if annotation is inspect.Parameter.empty:
+        return ""
+    if isinstance(annotation, str):
+        return annotation
+    if isinstance(annotation, type) and not getattr(annotation, "__args__", None):
+        return annotation.__name__
+    return re.sub(r"\b(?:typing|pathlib|collections\.abc|builtins)\.", "", str(annotation))
+
+
+def _parameters(fn: Callable[..., Any]) -> list[inspect.Parameter]:
+    try:
+        return list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return []
+
+
+def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    import typing
+
+    target = getattr(fn, "func", fn)  # functools.partial
+    if not (inspect.isfunction(target) or inspect.ismethod(target)):
+        target = getattr(type(target), "__call__", target)
+    try:
+        return typing.get_type_hints(target)
+    except Exception:
+        return {}
+
+
+def _target(fn: Callable[..., Any]) -> str:
+    inner = getattr(fn, "func", fn)
+    module = getattr(inner, "__module__", None) or type(inner).__module__
+    qualname = getattr(inner, "__qualname__", None) or type(inner).__qualname__
+    return f"{module}:{qualname}"
+
+
+def _mode(fn: Callable[..., Any]) -> str:
+    inner = getattr(fn, "func", fn)
+    call = inner if inspect.isroutine(inner) else getattr(type(inner), "__call__", inner)
+    if inspect.isasyncgenfunction(call):
+        return "async stream"
+    if inspect.isgeneratorfunction(call):
+        return "stream (thread)"
+    if inspect.iscoroutinefunction(call):
+        return "async"
+    return "sync (thread)"

@@ -1,0 +1,143 @@
+"""The plugin manager: one ``PluginManager("adf")``, filled once, lazily, from entry points.
+
+Every entry point of the group ``adf`` loads inside its own try/except: a broken plugin is
+recorded (and shown by ``adf plugins``) instead of breaking the CLI. ``ADF_DISABLE_PLUGINS``
+blocks plugins before they are imported, ``ADF_LOAD_PLUGINS`` loads only the ones it names,
+and ``ADF_STRICT_PLUGINS=1`` turns any failure into an error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pluggy
+
+from adf_core import hookspecs
+from adf_core.errors import FlowError
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
+GROUP = "adf"
+HOOKS = ("adf_sources", "adf_transforms", "adf_destinations", "adf_executors")
+
+
+class PluginError(FlowError):
+    """A plugin failed to load while ``ADF_STRICT_PLUGINS=1``."""
+
+
+@dataclass
+class PluginRecord:
+    """What ``adf plugins`` shows about one plugin, loaded or not."""
+
+    name: str
+    module: str
+    dist: str | None = None
+    version: str | None = None
+    error: str | None = None
+    status: str = "loaded"  # loaded | failed | blocked
+
+
+
+
+class PluginManager(pluggy.PluginManager):
+    """A ``pluggy.PluginManager("adf")`` that remembers how each plugin loaded."""
+
+    def __init__(self) -> None:
+        super().__init__(GROUP)
+        self.add_hookspecs(hookspecs)
+        self.load_records: dict[str, PluginRecord] = {}
+
+    def records(self) -> dict[str, PluginRecord]:
+        """Plugin name -> record, including plugins registered directly (tests, apps)."""
+        found = dict(self.load_records)
+        for name, plugin in self.list_name_plugin():
+            if name not in found and plugin is not None:
+                found[name] = PluginRecord(name, getattr(plugin, "__name__", repr(plugin)))
+        return found
+
+
+_pm: PluginManager | None = None
+
+
+def get_plugin_manager() -> PluginManager:
+    """The process-wide plugin manager, with every installed plugin loaded (once)."""
+    global _pm
+    if _pm is None:
+        pm = PluginManager()
+        load_plugins(pm)
+        _pm = pm
+    return _pm
+
+
+def _names(value: str | None) -> set[str] | None:
+    if value is None:
+        return None
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+def _selected(ep: EntryPoint, names: set[str]) -> bool:
+    dist = ep.dist.metadata["Name"] if ep.dist is not None else None
+    return ep.name in names or (dist is not None and dist in names)
+
+
+def load_plugins(
+    pm: PluginManager,
+    entry_points: Iterable[EntryPoint] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> PluginManager:
+    """Register each entry point of the ``adf`` group, recording (not raising) failures."""
+    env = os.environ if environ is None else environ
+    if entry_points is None:
+        from importlib.metadata import entry_points as installed
+
+        entry_points = installed(group=GROUP)
+    disabled = _names(env.get("ADF_DISABLE_PLUGINS")) or set()
+    only = _names(env.get("ADF_LOAD_PLUGINS"))
+    found = pm.load_records
+    for ep in entry_points:
+        dist = ep.dist
+        record = PluginRecord(
+            ep.name,
+            ep.value,
+            dist.metadata["Name"] if dist is not None else None,
+            dist.version if dist is not None else None,
+        )
+        if ep.name in found or pm.has_plugin(ep.name):
+            continue
+        found[ep.name] = record
+        if _selected(ep, disabled) or (only is not None and not _selected(ep, only)):
+            pm.set_blocked(ep.name)
+            record.status = "blocked"
+            continue
+        try:
+            register(pm, ep.load(), ep.name)
+        except Exception as exc:
+            record.status = "failed"
+            record.error = f"{type(exc).__name__}: {exc}"
+    check_strict(pm, env)
+    return pm
+
+
+def register(pm: PluginManager, plugin: object, name: str) -> None:
+    """Register ``plugin``, refusing hook names that are not ``adf`` hooks (typos)."""
+    pm.register(plugin, name=name)
+    unknown = [c.name for c in pm.get_hookcallers(plugin) or [] if not c.has_spec()]
+    if unknown:
+        pm.unregister(name=name)
+        raise pluggy.PluginValidationError(
+            plugin, f"unknown hooks {', '.join(unknown)}; the adf hooks are {', '.join(HOOKS)}"
+        )
+
+
+def check_strict(pm: PluginManager, environ: Mapping[str, str] | None = None) -> None:
+    """Raise ``PluginError`` for any failed plugin when ``ADF_STRICT_PLUGINS=1``."""
+    env = os.environ if environ is None else environ
+    if env.get("ADF_STRICT_PLUGINS", "") not in ("", "0"):
+        failed = [r for r in pm.records().values() if r.error]
+        if failed:
+            lines = "; ".join(f"{r.name} ({r.dist or r.module}): {r.error}" for r in failed)
+            raise PluginError(f"plugins failed to load (ADF_STRICT_PLUGINS=1): {lines}")

@@ -1,0 +1,111 @@
+"""Loading plugins from entry points: one try/except each, blocking, selection, strict mode."""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint
+from typing import Any
+
+import pytest
+
+from adf_core.plugins import PluginError, PluginManager, load_plugins
+from adf_core.registry import Registry
+
+
+def entry_points(**targets: str) -> list[EntryPoint]:
+    return [EntryPoint(name=name, value=value, group="adf") for name, value in targets.items()]
+
+
+SAMPLES = entry_points(
+    basic="adf_sample_basic", broken="adf_sample_broken", bad_hook="adf_sample_bad_hook"
+)
+
+
+@pytest.fixture
+def fresh(sample_modules: None) -> PluginManager:
+    return PluginManager()
+
+
+def test_a_broken_plugin_is_recorded_and_the_others_load(fresh: PluginManager) -> None:
+    load_plugins(fresh, SAMPLES, environ={})
+    records = fresh.records()
+    assert records["basic"].status == "loaded"
+    assert records["broken"].status == "failed"
+    assert "ImportError: adf_sample_broken needs a module" in (records["broken"].error or "")
+    registry = Registry(fresh, strict=False)
+    assert registry.resolve("numbers", "source")().get("numbers")
+    assert "cannot list transforms" in registry.records()["bad_hook"].error  # type: ignore[operator]
+
+
+def test_loading_twice_registers_each_plugin_once(fresh: PluginManager) -> None:
+    load_plugins(fresh, SAMPLES, environ={})
+    load_plugins(fresh, SAMPLES, environ={})
+    assert len(fresh.get_plugins()) == 2
+
+
+def test_disabled_plugins_are_blocked_before_import(fresh: PluginManager) -> None:
+    import sys
+
+    load_plugins(fresh, SAMPLES, environ={"ADF_DISABLE_PLUGINS": "broken, bad_hook"})
+    assert fresh.records()["broken"].status == "blocked"
+    assert fresh.is_blocked("broken")
+    assert "adf_sample_broken" not in sys.modules
+    assert "adf_sample_bad_hook" not in sys.modules
+
+
+def test_load_plugins_loads_only_those_named(fresh: PluginManager) -> None:
+    import sys
+
+    load_plugins(fresh, SAMPLES, environ={"ADF_LOAD_PLUGINS": "bad_hook"})
+    statuses = {name: r.status for name, r in fresh.records().items()}
+    assert statuses == {"basic": "blocked", "broken": "blocked", "bad_hook": "loaded"}
+    assert "adf_sample_broken" not in sys.modules
+
+
+def test_strict_mode_makes_any_failure_fatal(fresh: PluginManager) -> None:
+    with pytest.raises(PluginError, match=r"broken.*ImportError"):
+        load_plugins(fresh, SAMPLES, environ={"ADF_STRICT_PLUGINS": "1"})
+
+
+def test_strict_mode_covers_hooks_that_raise(fresh: PluginManager) -> None:
+    load_plugins(fresh, entry_points(bad_hook="adf_sample_bad_hook"), environ={})
+    with pytest.raises(PluginError, match="adf_transforms\\(\\) raised RuntimeError"):
+        Registry(fresh, strict=True)
+
+
+def test_an_entry_point_to_a_missing_module_fails_alone(fresh: PluginManager) -> None:
+    load_plugins(fresh, entry_points(gone="adf_sample_not_there", basic="adf_sample_basic"),
+                 environ={})
+    assert fresh.records()["gone"].status == "failed"
+    assert "ModuleNotFoundError" in (fresh.records()["gone"].error or "")
+    assert fresh.records()["basic"].status == "loaded"
+
+
+def test_a_module_without_valid_hooks_is_a_failure(fresh: PluginManager) -> None:
+    class Wrong:
+        @staticmethod
+        def adf_sourcez() -> dict[str, Any]:
+            return {}
+
+    from adf_core import hookimpl
+
+    Wrong.adf_sourcez = hookimpl(Wrong.adf_sourcez)  # type: ignore[method-assign]
+    point = EntryPoint(name="wrong", value="x:y", group="adf")
+    point_load: Any = lambda: Wrong  # noqa: E731
+    object.__setattr__(point, "load", point_load)
+    load_plugins(fresh, [point], environ={})
+    assert fresh.records()["wrong"].status == "failed"
+    assert "adf_sourcez" in (fresh.records()["wrong"].error or "")
+
+
+def test_the_process_wide_manager_is_created_lazily() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, adf_core.plugins as p, adf_core.registry as r\n"
+        "assert p._pm is None\n"
+        "assert not any(m.startswith('adf_plugins.') for m in sys.modules)\n"
+        "r.default_registry()\n"
+        "assert p._pm is not None and p.get_plugin_manager() is p._pm\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
