@@ -89,6 +89,7 @@ class Plan:
     root: Sequence
     components: list[PlannedComponent]
     defaults: Defaults
+    by_alias: dict[str, PlannedComponent]
     has_streams: bool
     executors: set[str]
     _pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -123,6 +124,7 @@ def compile_plan(root: Sequence, defaults: Defaults) -> Plan:
                 f"stay in this process: it cannot run on executor {component.executor!r}; "
                 "use executor='threads' for it")
     return Plan(root=root, components=components, defaults=defaults,
+                by_alias={c.alias: c for c in components},
                 has_streams=any(c.streaming for c in components),
                 executors={c.executor for c in components if not c.is_async})
 

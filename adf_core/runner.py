@@ -22,7 +22,7 @@ from adf_core.executors import Executor, get_factory
 from adf_core.plan import Plan, PlannedComponent
 from adf_core.result import FlowResult
 from adf_core.run_info import RunInfo, set_current_run
-from adf_core.streams import Channel, ConsumerGone, Stream, StreamAborted
+from adf_core.streams import AnyChannel, Channel, ConsumerGone, LoopChannel, Stream, StreamAborted
 from adf_core.tracing import run_logger
 
 
@@ -310,7 +310,9 @@ class _Run:
                      ) -> Stream:
         stream = Stream(comp.alias)
         for consumer in comp.subscribers:
-            stream.channels[consumer] = Channel(self.loop, comp.buffer_size, consumer)
+            on_loop = comp.is_async and self.plan.by_alias[consumer].is_async
+            kind = LoopChannel if on_loop else Channel
+            stream.channels[consumer] = kind(self.loop, comp.buffer_size, consumer)
         self.streams[comp.alias] = stream
         assert self.tg is not None
         self.tg.create_task(self.pump(comp, stream, args, kwargs))
@@ -365,11 +367,25 @@ class _Run:
                        thread=None if comp.is_async else "worker",
                        items=stream.items, records=stream.records)
 
-    async def _pump(self, comp: PlannedComponent, stream: Stream, channels: list[Channel],
+    async def _pump(self, comp: PlannedComponent, stream: Stream, channels: list[AnyChannel],
                     sink: list[Any] | None, args: list[Any], kwargs: dict[str, Any]) -> None:
         if comp.is_async:
             agen = comp.fn(*args, **kwargs)
             try:
+                if len(channels) == 1:
+                    put = channels[0].put
+                    items = records = 0
+                    try:
+                        async for item in agen:
+                            items += 1
+                            records += len(item) if type(item) is list else 1
+                            await put(item)
+                    except ConsumerGone:
+                        pass
+                    finally:
+                        stream.items += items
+                        stream.records += records
+                    return
                 async for item in agen:
                     stream.items += 1
                     stream.records += len(item) if type(item) is list else 1
@@ -402,7 +418,7 @@ class _Run:
         await executor.call(_pump_thread, [gen, stream, channels, sink], {}, abort)
 
 
-def _pump_thread(gen: Any, stream: Stream, channels: list[Channel], sink: list[Any] | None
+def _pump_thread(gen: Any, stream: Stream, channels: list[AnyChannel], sink: list[Any] | None
                  ) -> None:
     """Drive a sync generator in a worker thread, feeding every live channel."""
     try:
