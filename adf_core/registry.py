@@ -141,12 +141,14 @@ class Registry:
         if not close and kind:
             close = difflib.get_close_matches(name, sorted(self.names()), n=3, cutoff=0.6)
         what = f"unknown {kind or 'component'} {name!r}"
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "."
         known = f" Known {kind or 'component'}s: {', '.join(pool) or 'none'}."
         broken = [r for r in self.records().values() if r.status != "loaded"]
+        broken.sort(key=lambda r: r.name != name)  # the likely culprit first
         notes = "".join(
-            f" Plugin {r.name!r} ({r.dist or r.module}) is {r.status}"
-            + (f": {r.error}." if r.error else " (ADF_DISABLE_PLUGINS / ADF_LOAD_PLUGINS).")
+            f" Plugin {r.name!r} ({r.dist or r.module}) "
+            + (f"failed to load: {r.error}." if r.error else
+               "is blocked by ADF_DISABLE_PLUGINS or ADF_LOAD_PLUGINS.")
             for r in broken
         )
         return f"{what}{hint}{known}{notes}"

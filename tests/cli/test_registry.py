@@ -41,7 +41,7 @@ def test_unknown_names_mention_plugins_that_failed(pm: PluginManager) -> None:
     from adf_core.plugins import load_plugins
 
     load_plugins(pm, [EntryPoint("broken", "adf_sample_broken", "adf")], environ={})
-    with pytest.raises(FlowDefinitionError, match=r"Plugin 'broken' .* failed: ImportError"):
+    with pytest.raises(FlowDefinitionError, match=r"Plugin 'broken' .* failed to load: ImportError"):
         Registry(pm).resolve("s3", "source")
 
 

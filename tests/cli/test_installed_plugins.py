@@ -1,0 +1,141 @@
+"""Real distributions, pip-installed into an isolated virtual environment.
+
+The project and ``tests/dists/*`` are installed with ``--no-deps --no-build-isolation`` into
+a venv that also sees this interpreter's packages (pluggy, click, structlog): no network, a
+few seconds. Then the real ``adf`` console script finds the plugin through its entry point,
+runs it in a three-tier flow from the command line and from a pipeline file, and survives a
+second distribution that raises on import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DISTS = ROOT / "tests" / "dists"
+pytestmark = pytest.mark.timeout(600)
+
+
+def _copy(source: Path, target: Path) -> Path:
+    ignore = shutil.ignore_patterns(".git", ".tox", "build", "dist", "*.egg-info", "__pycache__",
+                                    ".venv*", ".mypy_cache", ".ruff_cache", ".hypothesis")
+    shutil.copytree(source, target, ignore=ignore)
+    return target
+
+
+def _can_build_wheels() -> bool:
+    """setuptools builds wheels by itself from 70.1; before that it needs ``wheel``."""
+    import importlib.util
+    from importlib.metadata import version
+
+    major, minor = (int(part) for part in version("setuptools").split(".")[:2])
+    return (major, minor) >= (70, 1) or importlib.util.find_spec("wheel") is not None
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv with the project, adf-plugin-hello and adf-plugin-broken installed.
+
+    The venv sees this interpreter's site-packages through a ``.pth`` file (pluggy, click,
+    structlog, setuptools), below its own, so nothing is downloaded.
+    """
+    import site
+
+    if not _can_build_wheels():
+        reason = "building wheels offline needs setuptools>=70.1 or wheel (tox has them)"
+        if os.environ.get("ADF_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    base = tmp_path_factory.mktemp("venv")
+    env_dir = base / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
+    python = env_dir / "bin" / "python"
+    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    parents = [*site.getsitepackages(), site.getusersitepackages()]
+    (Path(purelib) / "_adf_test_parent.pth").write_text(
+        "".join(f"import site; site.addsitedir({p!r})\n" for p in parents if Path(p).is_dir())
+    )
+    sources = [_copy(ROOT, base / "src" / "project")]
+    sources += [_copy(DISTS / name, base / "src" / name)
+                for name in ("adf-plugin-hello", "adf-plugin-broken")]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
+         "--no-build-isolation", "--no-index", *map(str, sources)],
+        check=True, env=clean_env(), cwd=base,
+    )
+    return env_dir
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("ADF_", "PYTHON", "PIP_", "VIRTUAL_ENV"))}
+    return {**env, "PIP_DISABLE_PIP_VERSION_CHECK": "1", **extra}
+
+
+def adf(venv: Path, *args: str, cwd: Path | None = None, **env: str) -> Any:
+    return subprocess.run([str(venv / "bin" / "adf"), *args], capture_output=True, text=True,
+                          env=clean_env(**env), cwd=cwd, timeout=120)
+
+
+def test_adf_plugins_lists_the_installed_plugin_and_the_broken_one(venv: Path) -> None:
+    result = adf(venv, "plugins", "--json")
+    assert result.returncode == 0, result.stderr
+    plugins = {p["name"]: p for p in json.loads(result.stdout)["plugins"]}
+    hello = plugins["hello"]
+    assert (hello["distribution"], hello["version"], hello["status"]) == (
+        "adf-plugin-hello", "0.1.0", "loaded")
+    assert {(c["name"], c["kind"]) for c in hello["components"]} == {
+        ("hello", "source"), ("shout", "transform"), ("hello", "destination")}
+    broken = plugins["broken"]
+    assert broken["status"] == "failed" and broken["distribution"] == "adf-plugin-broken"
+    assert "frobnicate" in broken["error"]
+    table = adf(venv, "plugins")
+    assert table.returncode == 0 and "adf-plugin-hello" in table.stdout
+    assert "error: plugin 'broken': ImportError" in table.stderr
+
+
+def test_the_plugin_runs_in_a_three_tier_flow(venv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "greetings.txt"
+    result = adf(venv, "run", "--source", "people=hello", "--transform", "shout",
+                 "--dest", "out=hello", "-o", "people.names=ada,grace", "-o", f"out.path={out}")
+    assert result.returncode == 0, result.stderr
+    assert out.read_text() == "HELLO, ADA\nHELLO, GRACE\n"
+    described = adf(venv, "describe", "hello", "--kind", "source")
+    assert "names       list[str] | None  None" in described.stdout
+    assert "who to greet" in described.stdout
+
+
+def test_the_plugin_runs_from_a_pipeline_file(venv: Path, tmp_path: Path) -> None:
+    (tmp_path / "flow.toml").write_text(
+        'pipeline = "people=hello | shout | out=hello"\n'
+        "[components.people]\n"
+        'names = ["${FIRST}", "linus"]\n'
+        "[components.out]\n"
+        'path = "greetings.txt"\n'
+        'field = "name"\n'
+    )
+    result = adf(venv, "run", "-f", "flow.toml", cwd=tmp_path, FIRST="ada")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "greetings.txt").read_text() == "ada\nlinus\n"
+
+
+def test_broken_plugins_only_fail_flows_that_need_them(venv: Path) -> None:
+    strict = adf(venv, "plugins", ADF_STRICT_PLUGINS="1")
+    assert strict.returncode == 1 and "adf-plugin-broken" in strict.stderr
+    blocked = adf(venv, "plugins", "--json", ADF_DISABLE_PLUGINS="broken")
+    statuses = {p["name"]: p["status"] for p in json.loads(blocked.stdout)["plugins"]}
+    assert statuses["broken"] == "blocked" and statuses["hello"] == "loaded"
+    missing = adf(venv, "run", "broken | hello", "--dry-run")
+    assert missing.returncode == 2
+    assert "Plugin 'broken' (adf-plugin-broken) failed to load" in missing.stderr
+    only = adf(venv, "components", "--json", ADF_LOAD_PLUGINS="hello")
+    assert {c["name"] for c in json.loads(only.stdout)} == {"hello", "shout"}
