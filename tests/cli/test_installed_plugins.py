@@ -58,8 +58,9 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env_dir = base / "env"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True)
     python = env_dir / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                             check=True, capture_output=True, text=True).stdout.strip()
+    code = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    purelib = subprocess.run([str(python), "-c", code], check=True, capture_output=True,
+                             text=True).stdout.strip()
     parents = [*site.getsitepackages(), site.getusersitepackages()]
     (Path(purelib) / "_adf_test_parent.pth").write_text(
         "".join(f"import site; site.addsitedir({p!r})\n" for p in parents if Path(p).is_dir())

@@ -41,7 +41,8 @@ def test_unknown_names_mention_plugins_that_failed(pm: PluginManager) -> None:
     from adf_core.plugins import load_plugins
 
     load_plugins(pm, [EntryPoint("broken", "adf_sample_broken", "adf")], environ={})
-    with pytest.raises(FlowDefinitionError, match=r"Plugin 'broken' .* failed to load: ImportError"):
+    failed = r"Plugin 'broken' .* failed to load: ImportError"
+    with pytest.raises(FlowDefinitionError, match=failed):
         Registry(pm).resolve("s3", "source")
 
 
