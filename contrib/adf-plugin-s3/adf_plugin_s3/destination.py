@@ -50,6 +50,7 @@ def s3_destination(
     compression: str | None = None,
     endpoint_url: str | None = None,
     region: str | None = None,
+    delimiter: str = ",",
     input: list[str] | None = None,
     upstream: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
@@ -65,6 +66,7 @@ def s3_destination(
         compression: gzip or none; by default gzip when the key ends in `.gz`.
         endpoint_url: an S3-compatible endpoint (MinIO, a VPC endpoint, moto); default AWS.
         region: the AWS region; default from the standard AWS configuration chain.
+        delimiter: csv field delimiter.
         input: context keys to write; default every member of the previous stage.
 
     Records are written to a temporary file and uploaded only after the last one, so a run
@@ -90,7 +92,8 @@ def s3_destination(
             fmt = resolve_format(format, object_key)
             out = spools.new()
             writer = RecordWriter(
-                out, fmt, s3_uri(bucket, object_key), compressed=gzip, scratch=spools.new()
+                out, fmt, s3_uri(bucket, object_key), compressed=gzip, scratch=spools.new(),
+                delimiter=delimiter,
             )
             for data in datasets:
                 for batch in iter_batches(data):

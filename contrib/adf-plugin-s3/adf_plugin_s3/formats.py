@@ -7,14 +7,17 @@ to a binary file object (a temporary file that is uploaded once every record was
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import decimal
 import gzip
 import io
 import json
+import re
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import IO, Any, cast
 
 Record = dict[str, Any]
@@ -62,7 +65,17 @@ def extension(fmt: str) -> str:
 # -- reading ------------------------------------------------------------------------------
 
 
-def read_records(raw: IO[bytes], fmt: str, uri: str, *, compressed: bool) -> Iterator[Record]:
+@dataclass(frozen=True)
+class CsvOptions:
+    """How csv objects are read and written (the ``file`` component's conventions)."""
+
+    delimiter: str = ","
+    infer_types: bool = True
+
+
+def read_records(
+    raw: IO[bytes], fmt: str, uri: str, *, compressed: bool, csv_options: CsvOptions = CsvOptions()
+) -> Iterator[Record]:
     """Yield the records of one object, streaming (json arrays excepted: they are parsed whole)."""
     binary = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")) if compressed else raw
     text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
@@ -70,7 +83,7 @@ def read_records(raw: IO[bytes], fmt: str, uri: str, *, compressed: bool) -> Ite
         if fmt == "jsonl":
             yield from _read_jsonl(text, uri)
         elif fmt == "csv":
-            yield from _read_csv(text, uri)
+            yield from _read_csv(text, uri, csv_options)
         else:
             yield from _read_json(text, uri)
     except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as exc:
@@ -98,14 +111,40 @@ def _read_jsonl(text: Iterable[str], uri: str) -> Iterator[Record]:
         yield record
 
 
-def _read_csv(text: Iterable[str], uri: str) -> Iterator[Record]:
-    reader = csv.DictReader(text)
-    for number, row in enumerate(reader, start=1):
-        if None in row:
+def _read_csv(text: Iterable[str], uri: str, options: CsvOptions) -> Iterator[Record]:
+    reader = csv.reader(text, delimiter=options.delimiter)
+    header = next(reader, None)
+    if header is None:
+        return
+    convert = _infer if options.infer_types else str
+    number = 0
+    for row in reader:
+        if not row:
+            continue
+        number += 1
+        if len(row) != len(header):
             raise S3RecordError(
-                uri, number, f"line {reader.line_num} has more fields than the header"
+                uri, number,
+                f"line {reader.line_num} has {len(row)} fields, the header has {len(header)}",
             )
-        yield row
+        yield dict(zip(header, map(convert, row), strict=True))
+
+
+_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
+_FLOAT = re.compile(
+    r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\Z|[-+]?[0-9]+[eE][-+]?[0-9]+\Z"
+)
+
+
+def _infer(value: str) -> Any:
+    """Numbers become int or float and an empty cell None, as the ``file`` source reads csv."""
+    if value == "":
+        return None
+    if _INT.match(value):
+        return int(value)
+    if _FLOAT.match(value):
+        return float(value)
+    return value
 
 
 def _read_json(text: IO[str], uri: str) -> Iterator[Record]:
@@ -132,13 +171,16 @@ def _kind(value: Any) -> str:
 
 
 def json_default(value: Any) -> Any:
-    """JSON for the values databases return: dates and times, decimals, UUIDs, bytes, sets."""
+    """JSON for the values databases return: dates and times, decimals, UUIDs, bytes, sets.
+
+    Decimals become strings, not floats, so that no digit is lost.
+    """
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal | uuid.UUID):
         return str(value)
     if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value).hex()
+        return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     raise TypeError(f"field value of type {type(value).__name__} is not JSON serialisable")
@@ -151,7 +193,16 @@ class RecordWriter:
     jsonl to ``scratch`` while the columns are collected (first-seen order), then converted.
     """
 
-    def __init__(self, out: IO[bytes], fmt: str, uri: str, *, compressed: bool, scratch: IO[bytes]):
+    def __init__(
+        self,
+        out: IO[bytes],
+        fmt: str,
+        uri: str,
+        *,
+        compressed: bool,
+        scratch: IO[bytes],
+        delimiter: str = ",",
+    ) -> None:
         self.fmt = fmt
         self.uri = uri
         self.count = 0
@@ -159,6 +210,7 @@ class RecordWriter:
         self._out = cast(IO[bytes], self._gzip) if self._gzip is not None else out
         self._scratch = scratch
         self._columns: dict[str, None] = {}
+        self._delimiter = delimiter
         if fmt == "json":
             self._out.write(b"[")
 
@@ -192,7 +244,9 @@ class RecordWriter:
     def _write_csv(self) -> None:
         text = io.TextIOWrapper(self._out, encoding="utf-8", newline="")
         try:
-            writer = csv.DictWriter(text, fieldnames=list(self._columns))
+            writer = csv.DictWriter(
+                text, fieldnames=list(self._columns), delimiter=self._delimiter
+            )
             if self._columns:
                 writer.writeheader()
             self._scratch.seek(0)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from adf_plugin_s3.client import make_client, s3_uri
-from adf_plugin_s3.formats import is_gzip, read_records, resolve_format
+from adf_plugin_s3.formats import CsvOptions, is_gzip, read_records, resolve_format
 
 
 def s3_source(
@@ -17,6 +17,9 @@ def s3_source(
     endpoint_url: str | None = None,
     region: str | None = None,
     batch_size: int = 1000,
+    delimiter: str = ",",
+    infer_types: bool = True,
+    key_field: str | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Read records from S3 objects (jsonl, csv or json), streaming them in batches.
 
@@ -30,6 +33,10 @@ def s3_source(
         endpoint_url: an S3-compatible endpoint (MinIO, a VPC endpoint, moto); default AWS.
         region: the AWS region; default from the standard AWS configuration chain.
         batch_size: records per batch yielded downstream.
+        delimiter: csv field delimiter.
+        infer_types: turn csv numbers into int/float and empty cells into null (as the
+            `file` source does).
+        key_field: if set, add a field of this name holding each record's object key.
 
     Credentials come from the standard AWS chain (environment, AWS_PROFILE and the shared
     files, SSO, instance and container roles), never from options. A record that cannot be
@@ -39,11 +46,14 @@ def s3_source(
         raise ValueError("s3 source: give exactly one of `key` or `prefix`")
     if batch_size < 1:
         raise ValueError(f"s3 source: batch_size must be at least 1, not {batch_size}")
+    csv_options = CsvOptions(delimiter=delimiter, infer_types=infer_types)
     client = make_client(endpoint_url, region)
     keys = [key] if key is not None else list(_list_keys(client, bucket, prefix or ""))
     batch: list[dict[str, Any]] = []
     for object_key in keys:
-        for record in _read_object(client, bucket, object_key, format):
+        for record in _read_object(client, bucket, object_key, format, csv_options):
+            if key_field:
+                record[key_field] = object_key
             batch.append(record)
             if len(batch) >= batch_size:
                 yield batch
@@ -64,7 +74,9 @@ def _list_keys(client: Any, bucket: str, prefix: str) -> Iterator[str]:
         raise FileNotFoundError(f"s3 source: no objects under {s3_uri(bucket, prefix)}")
 
 
-def _read_object(client: Any, bucket: str, key: str, fmt: str | None) -> Iterator[dict[str, Any]]:
+def _read_object(
+    client: Any, bucket: str, key: str, fmt: str | None, csv_options: CsvOptions
+) -> Iterator[dict[str, Any]]:
     uri = s3_uri(bucket, key)
     try:
         response = client.get_object(Bucket=bucket, Key=key)
@@ -72,6 +84,7 @@ def _read_object(client: Any, bucket: str, key: str, fmt: str | None) -> Iterato
         raise FileNotFoundError(f"s3 source: {uri} does not exist") from None
     body = response["Body"]
     try:
-        yield from read_records(body, resolve_format(fmt, key), uri, compressed=is_gzip(key))
+        fmt = resolve_format(fmt, key)
+        yield from read_records(body, fmt, uri, compressed=is_gzip(key), csv_options=csv_options)
     finally:
         body.close()

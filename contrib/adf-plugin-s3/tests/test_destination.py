@@ -86,7 +86,7 @@ def test_database_values_become_json(bucket):
     s3_destination(**bucket.options(key="v.jsonl"), upstream={"v": [record]})
 
     assert bucket.get_jsonl("v.jsonl") == [
-        {"day": "2026-11-24", "at": "2026-11-24T21:30:00+00:00", "amount": "12.30", "raw": "00ff"}
+        {"day": "2026-11-24", "at": "2026-11-24T21:30:00+00:00", "amount": "12.30", "raw": "AP8="}
     ]
 
 
@@ -137,6 +137,12 @@ def test_an_input_that_fails_part_way_leaves_no_object_and_keeps_the_old_one(buc
     assert bucket.pending_multipart_uploads() == []
 
 
+def test_csv_with_another_delimiter(bucket):
+    s3_destination(**bucket.options(key="o.csv", delimiter=";"), upstream={"o": ORDERS})
+
+    assert bucket.get("o.csv").decode().splitlines() == ["id;total", "1;10", "2;20"]
+
+
 def test_large_objects_go_through_multipart_and_leave_no_upload_behind(bucket):
     # About 10 MB: above boto3's 8 MB multipart threshold.
     records = ({"id": i, "pad": "x" * 1000} for i in range(10_000))
@@ -177,7 +183,7 @@ def test_exactly_one_of_key_or_prefix(bucket, where):
 def test_round_trip_through_every_format(bucket):
     from adf_plugin_s3 import s3_source
 
-    records = [{"id": "1", "city": "Zürich"}, {"id": "2", "city": "Lyon, FR"}]
+    records = [{"id": 1, "city": "Zürich", "n": 1.5}, {"id": 2, "city": "Lyon, FR", "n": None}]
     for key in ("r.jsonl", "r.csv", "r.json", "r.csv.gz"):
         s3_destination(**bucket.options(key=key), upstream={"r": records})
         read = [r for batch in s3_source(**bucket.options(key=key)) for r in batch]

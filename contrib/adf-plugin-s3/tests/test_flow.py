@@ -78,8 +78,8 @@ def test_round_trip_s3_to_s3_by_name_with_a_format_change(bucket):
     flow.run()
 
     assert json.loads(bucket.get("out/all.json")) == [
-        {"id": "1", "city": "Lyon"},
-        {"id": "2", "city": "Zürich"},
+        {"id": 1, "city": "Lyon"},
+        {"id": 2, "city": "Zürich"},
         {"id": "3", "city": "Oslo"},
     ]
 

@@ -30,13 +30,21 @@ def test_jsonl_is_the_default_and_blank_lines_are_skipped(bucket):
     assert read_all(**bucket.options(key="data")) == [{"a": 1}, {"a": "\u00e9"}]
 
 
-def test_reads_csv_by_extension(bucket):
-    bucket.put("people.csv", 'id,name\n1,"Smith, Jo"\n2,"two\nlines"\n')
+def test_reads_csv_by_extension_with_types_inferred_like_the_file_source(bucket):
+    bucket.put("people.csv", 'id,name,score,note\n1,"Smith, Jo",2.5,\n\n2,"two\nlines",-1e3,x\n')
 
     assert read_all(**bucket.options(key="people.csv")) == [
-        {"id": "1", "name": "Smith, Jo"},
-        {"id": "2", "name": "two\nlines"},
+        {"id": 1, "name": "Smith, Jo", "score": 2.5, "note": None},
+        {"id": 2, "name": "two\nlines", "score": -1000.0, "note": "x"},
     ]
+
+
+def test_csv_as_strings_with_another_delimiter(bucket):
+    bucket.put("people.csv", "id;zip\n1;01234\n2;\n")
+
+    records = read_all(**bucket.options(key="people.csv", delimiter=";", infer_types=False))
+
+    assert records == [{"id": "1", "zip": "01234"}, {"id": "2", "zip": ""}]
 
 
 def test_reads_a_json_array_and_a_single_object(bucket):
@@ -50,7 +58,7 @@ def test_reads_a_json_array_and_a_single_object(bucket):
 def test_explicit_format_wins_over_the_extension(bucket):
     bucket.put("export.txt", "a,b\n1,2\n")
 
-    assert read_all(**bucket.options(key="export.txt", format="csv")) == [{"a": "1", "b": "2"}]
+    assert read_all(**bucket.options(key="export.txt", format="csv")) == [{"a": 1, "b": 2}]
 
 
 def test_reads_gzip_objects(bucket):
@@ -65,7 +73,17 @@ def test_prefix_reads_every_object_in_key_order_whatever_its_format(bucket):
     bucket.put("in/", b"")  # a console-made "folder" marker is not data
     bucket.put_jsonl("other/2026-11-03.jsonl", [{"day": 3}])
 
-    assert read_all(**bucket.options(prefix="in/")) == [{"day": "1"}, {"day": 2}]
+    assert read_all(**bucket.options(prefix="in/")) == [{"day": 1}, {"day": 2}]
+
+
+def test_key_field_names_the_object_of_each_record(bucket):
+    bucket.put_jsonl("in/a.jsonl", [{"id": 1}])
+    bucket.put_jsonl("in/b.jsonl", [{"id": 2}])
+
+    assert read_all(**bucket.options(prefix="in/", key_field="_key")) == [
+        {"id": 1, "_key": "in/a.jsonl"},
+        {"id": 2, "_key": "in/b.jsonl"},
+    ]
 
 
 def test_batches_span_objects(bucket):
@@ -97,11 +115,14 @@ def test_a_jsonl_line_that_is_not_an_object_is_a_bad_record(bucket):
         read_all(**bucket.options(key="bad.jsonl"))
 
 
-def test_a_csv_row_with_too_many_fields_is_a_bad_record(bucket):
-    bucket.put("bad.csv", "a,b\n1,2\n3,4,5\n")
+def test_a_csv_row_with_the_wrong_number_of_fields_is_a_bad_record(bucket):
+    bucket.put("long.csv", "a,b\n1,2\n3,4,5\n")
+    bucket.put("short.csv", "a,b\n1,2\n\n3,4\n5\n")
 
-    with pytest.raises(S3RecordError, match=r"bad\.csv: record 2: line 3"):
-        read_all(**bucket.options(key="bad.csv"))
+    with pytest.raises(S3RecordError, match=r"long\.csv: record 2: line 3 has 3 fields"):
+        read_all(**bucket.options(key="long.csv"))
+    with pytest.raises(S3RecordError, match=r"short\.csv: record 3: line 5 has 1 fields"):
+        read_all(**bucket.options(key="short.csv"))
 
 
 def test_a_json_array_item_that_is_not_an_object_is_a_bad_record(bucket):
