@@ -9,7 +9,6 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -37,7 +36,8 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-dumps: Callable[[Any], str] = partial(json.dumps, default=json_default, ensure_ascii=False)
+# One encoder for every record: json.dumps with arguments builds a new encoder on each call.
+dumps: Callable[[Any], str] = json.JSONEncoder(default=json_default, ensure_ascii=False).encode
 
 
 def safe_url(url: str) -> str:
