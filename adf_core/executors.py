@@ -68,8 +68,9 @@ class ThreadExecutor:
                     on_cancel()
                 waiter = asyncio.wrap_future(inner)
                 await asyncio.wait([waiter], timeout=self.grace)
-                if waiter.done() and not waiter.cancelled():
-                    waiter.exception()  # retrieved: the cancellation is what we report
+                if waiter.done() and not waiter.cancelled() and waiter.exception() is not None:
+                    # It failed on its own while we waited: a failure to report, not to drop.
+                    raise waiter.exception() from None  # type: ignore[misc]
             raise
 
     async def close(self) -> None:

@@ -177,7 +177,7 @@ def did_you_mean(word: str, choices: Any) -> str:
 
 def build_definition(expression: str, resolver: Resolver | None = None) -> Sequence:
     """Turn an expression into a definition tree of ``Step`` objects."""
-    tree = parse_expression(expression)
+    tree = _flatten(parse_expression(expression))
     stages = tree.members if isinstance(tree, Group) and tree.kind == "sequence" else [tree]
     resolve = resolver or default_resolver
     count = len(stages)
@@ -194,6 +194,21 @@ def build_definition(expression: str, resolver: Resolver | None = None) -> Seque
         return group([convert(member, kind) for member in node.members])
 
     return Sequence([convert(stage, kind_of(index)) for index, stage in enumerate(stages)])
+
+
+def _flatten(node: Any) -> Any:
+    """Splice parenthesised groups into a parent of the same kind, so that stage positions
+    (and so the kind a name resolves as) are those of the canonical flow."""
+    if isinstance(node, Ref):
+        return node
+    members: list[Any] = []
+    for member in node.members:
+        flat = _flatten(member)
+        if isinstance(flat, Group) and flat.kind == node.kind:
+            members.extend(flat.members)
+        else:
+            members.append(flat)
+    return Group(node.kind, members)
 
 
 def _resolve_ref(ref: Ref, kind: str, resolve: Resolver, expression: str) -> Step:

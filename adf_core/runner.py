@@ -195,7 +195,8 @@ class _Run:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if attempt <= retries and not _caused_by(exc, StreamAborted):
+                if attempt <= retries and not _caused_by(exc, StreamAborted) \
+                        and not _cancelling():
                     delay = self.backoff(attempt)
                     self.failed_event(comp, attempt, attempt_started, exc, retrying=delay)
                     await asyncio.sleep(delay)
@@ -447,6 +448,11 @@ def _alias_of(node: Node) -> str:
     return node.alias if isinstance(node, Leaf) else "?"
 
 
+def _cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def _delta(alias: str, value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
@@ -475,9 +481,11 @@ def _flatten(group: BaseException) -> list[BaseException]:
 
 def _pick_error(plan: Plan, errors: list[BaseException]) -> BaseException:
     real = [e for e in errors if not isinstance(e, asyncio.CancelledError)]
-    primary = [e for e in real if not _caused_by(e, StreamAborted)] or real
+    primary = [e for e in real if not _caused_by(e, StreamAborted)]
     if not primary:
-        return errors[0]
+        # Only readers of aborted streams failed: the streams were aborted by a cancellation
+        # (a failing producer would itself be a primary error). Cancellation is the outcome.
+        return asyncio.CancelledError()
     order = {c.alias: i for i, c in enumerate(plan.components)}
 
     def rank(error: BaseException) -> int:

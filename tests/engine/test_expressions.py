@@ -83,11 +83,6 @@ def test_redundant_parentheses_and_whitespace_are_canonicalised():
     assert flow.expression == "a | b, c | d | e"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: build_definition assigns resolver kinds from the top-level stages of the "
-    "parsed expression BEFORE normalize() flattens parenthesised sequences, so in "
-    "'(a | b) | c' b is resolved as a 'source' (and keeps kind 'source') although it is "
-    "stage 2 of 3, i.e. a transform"))
 def test_kind_follows_the_canonical_position_even_with_parentheses():
     resolver = Registry()
     flow = DataFlow.parse("(a | b) | c", resolver=resolver)

@@ -115,11 +115,6 @@ def test_several_simultaneous_failures_are_all_reported():
     assert "and 1 more failed: 'second'" in str(error)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: when a parallel group is cancelled because one member failed, a sync sibling "
-    "still running in its thread is waited for, but if it then raises, ThreadExecutor.call "
-    "retrieves and drops its exception (waiter.exception()) and re-raises CancelledError, so "
-    "the second failure is silently lost from ComponentError.errors"))
 def test_a_sync_sibling_that_fails_while_the_flow_waits_for_it_is_reported_too():
     in_thread = threading.Event()
 
