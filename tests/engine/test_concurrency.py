@@ -154,11 +154,6 @@ def test_max_threads_does_not_limit_coroutines():
     assert gauge.peak == 5
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: a stream fanned out to two consumers deadlocks under max_concurrency=1: "
-    "consumer 1 holds the only slot while consumer 2 waits for it; the producer blocks on "
-    "consumer 2's full channel (buffer_size) and consumer 1 starves. Streaming consumers of "
-    "one producer must not wait on the semaphore (or all must hold it together)"))
 def test_fan_out_stream_under_max_concurrency_one_does_not_deadlock():
     async def numbers():
         for i in range(20):

@@ -184,11 +184,6 @@ def test_a_sync_component_that_times_out_is_a_timeout_error():
     assert isinstance(caught.value.__cause__, TimeoutError)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: with a timeout set, runner.invoke_with_timeout (and pump) catches EVERY "
-    "TimeoutError, including one the component raised itself (a socket/read timeout), and "
-    "replaces it by 'timed out after N s' raised 'from None': the component's own exception "
-    "is lost as __cause__ and the message blames the engine timeout"))
 def test_a_component_raising_its_own_timeout_error_keeps_it_as_the_cause():
     async def fetch():
         raise TimeoutError("read timed out from upstream server")
