@@ -61,6 +61,14 @@ def component_name(fn: Callable[..., Any]) -> str:
 
 def normalize(definition: Any) -> Sequence:
     """Build the canonical tree of ``definition``; raise FlowDefinitionError naming the position."""
+    try:
+        return _normalize(definition)
+    except RecursionError:
+        raise FlowDefinitionError(
+            "the definition is nested too deeply; flatten groups of one kind") from None
+
+
+def _normalize(definition: Any) -> Sequence:
     if isinstance(definition, (tuple, list)):
         root = _build(definition, SEQUENCE, [])
     elif isinstance(definition, Sequence):

@@ -22,6 +22,7 @@ Resolver = Callable[[str, str], Callable[..., Any]]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*(?::[A-Za-z_][A-Za-z0-9_.]*)?")
 _PUNCT = set("|,()=")
+MAX_DEPTH = 64
 
 
 @dataclass
@@ -71,6 +72,7 @@ class _Parser:
         self.expression = expression
         self.tokens = tokenize(expression)
         self.index = 0
+        self.depth = 0
 
     def peek(self) -> Token:
         return self.tokens[self.index]
@@ -110,7 +112,12 @@ class _Parser:
     def term(self) -> Any:
         token = self.take()
         if token.kind == "(":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise ExpressionSyntaxError(
+                    f"parentheses nested deeper than {MAX_DEPTH}", self.expression, token.column)
             inner = self.pipeline()
+            self.depth -= 1
             closing = self.take()
             if closing.kind != ")":
                 raise self.fail(closing, "')'")

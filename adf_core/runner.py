@@ -168,7 +168,9 @@ class _Run:
         if comp.streaming:
             return self.start_stream(comp, args, kwargs)
         try:
-            if self.semaphore is None:
+            # Stream readers are not counted: holding a slot while a fan-out sibling waits
+            # for one would stall the shared producer.
+            if self.semaphore is None or comp.stream_inputs:
                 return await self.attempts(comp, args, kwargs)
             async with self.semaphore:
                 return await self.attempts(comp, args, kwargs)
@@ -239,11 +241,14 @@ class _Run:
 
     async def invoke_with_timeout(self, comp: PlannedComponent, args: list[Any],
                                   kwargs: dict[str, Any]) -> Any:
+        deadline = asyncio.timeout(comp.timeout)
         try:
-            async with asyncio.timeout(comp.timeout):
+            async with deadline:
                 return await self.invoke(comp, args, kwargs)
         except TimeoutError:
-            raise TimeoutError(f"timed out after {comp.timeout} s") from None
+            if deadline.expired():
+                raise TimeoutError(f"timed out after {comp.timeout} s") from None
+            raise  # the component's own TimeoutError (a socket timeout, say)
 
     async def invoke(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any]
                      ) -> Any:
@@ -329,14 +334,14 @@ class _Run:
             self.event("component.started", stage=comp.stage, component=alias, attempt=1,
                        executor=self.where(comp))
         try:
+            deadline = asyncio.timeout(comp.timeout)
             try:
-                if comp.timeout is None:
+                async with deadline:
                     await self._pump(comp, stream, channels, sink, args, kwargs)
-                else:
-                    async with asyncio.timeout(comp.timeout):
-                        await self._pump(comp, stream, channels, sink, args, kwargs)
             except TimeoutError:
-                raise TimeoutError(f"timed out after {comp.timeout} s") from None
+                if deadline.expired():
+                    raise TimeoutError(f"timed out after {comp.timeout} s") from None
+                raise
         except asyncio.CancelledError as exc:
             for channel in channels:
                 channel.finish(exc)
