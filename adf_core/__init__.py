@@ -28,6 +28,7 @@ _EXPORTS = {
     "ExpressionSyntaxError": "adf_core.errors",
     "MissingInputError": "adf_core.errors",
     "ComponentError": "adf_core.errors",
+    "RunAborted": "adf_core.errors",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         FlowDefinitionError,
         FlowError,
         MissingInputError,
+        RunAborted,
     )
     from adf_core.flow import DataFlow
     from adf_core.hookspecs import hookimpl

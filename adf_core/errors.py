@@ -43,6 +43,14 @@ class MissingInputError(FlowError, LookupError):
         )
 
 
+class RunAborted(FlowError):
+    """A component gave up because another part of the run failed or was cancelled.
+
+    The engine reports the original failure; errors caused by a ``RunAborted`` are its
+    consequences and are not reported as failures of their own.
+    """
+
+
 class ComponentError(FlowError):
     """A component raised; the original exception is ``__cause__``.
 

@@ -17,12 +17,12 @@ from types import MappingProxyType
 from typing import Any
 
 from adf_core.definition import Leaf, Node, Parallel, Sequence, render
-from adf_core.errors import ComponentError, FlowError
+from adf_core.errors import ComponentError, FlowError, RunAborted
 from adf_core.executors import Executor, get_factory
 from adf_core.plan import Plan, PlannedComponent
 from adf_core.result import FlowResult
 from adf_core.run_info import RunInfo, set_current_run
-from adf_core.streams import AnyChannel, Channel, ConsumerGone, LoopChannel, Stream, StreamAborted
+from adf_core.streams import AnyChannel, Channel, ConsumerGone, LoopChannel, Stream
 from adf_core.tracing import run_logger
 
 
@@ -197,7 +197,7 @@ class _Run:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if attempt <= retries and not _caused_by(exc, StreamAborted) \
+                if attempt <= retries and not _caused_by(exc, RunAborted) \
                         and not _cancelling():
                     delay = self.backoff(attempt)
                     self.failed_event(comp, attempt, attempt_started, exc, retrying=delay)
@@ -236,7 +236,7 @@ class _Run:
                       start=time.time() - duration, error=f"{type(exc).__name__}: {exc}")
         if retrying is not None:
             self.log.warning("component.retrying", delay_s=round(retrying, 3), **fields)
-        elif not _caused_by(exc, StreamAborted):
+        elif not _caused_by(exc, RunAborted):
             self.log.error("component.failed", **fields)
 
     async def invoke_with_timeout(self, comp: PlannedComponent, args: list[Any],
@@ -255,11 +255,11 @@ class _Run:
         if comp.is_async:
             return await comp.fn(*args, **kwargs)
         executor = await self.executor(comp.executor)
-        on_cancel = self.cancel_notice(comp) if comp.stream_inputs or self.log else None
-        return await executor.call(comp.fn, args, kwargs, on_cancel)
+        return await executor.call(comp.fn, args, kwargs, self.cancel_notice(comp))
 
     def cancel_notice(self, comp: PlannedComponent) -> Callable[[], None]:
         def notice() -> None:
+            self.info.statuses[comp.alias] = "cancelled"
             if comp.stream_inputs:
                 self.release_inputs(comp, abort=True)
             if self.log is not None:
@@ -486,7 +486,7 @@ def _flatten(group: BaseException) -> list[BaseException]:
 
 def _pick_error(plan: Plan, errors: list[BaseException]) -> BaseException:
     real = [e for e in errors if not isinstance(e, asyncio.CancelledError)]
-    primary = [e for e in real if not _caused_by(e, StreamAborted)]
+    primary = [e for e in real if not _caused_by(e, RunAborted)]
     if not primary:
         # Only readers of aborted streams failed: the streams were aborted by a cancellation
         # (a failing producer would itself be a primary error). Cancellation is the outcome.

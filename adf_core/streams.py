@@ -14,12 +14,12 @@ from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from adf_core.errors import FlowError
+from adf_core.errors import FlowError, RunAborted
 
 T = TypeVar("T")
 
 
-class StreamAborted(FlowError):
+class StreamAborted(RunAborted):
     """The other side of a stream failed or was cancelled; the real error is reported there."""
 
 
