@@ -2,8 +2,9 @@
 
 ``TraceCollector`` is a structlog processor fed by the engine's events. It writes one
 complete ("X") event per component attempt, on tracks that show the concurrency of the
-run: one track for the flow and its stages, one lane per overlapping coroutine on the
-event loop, one track per worker thread, and lanes for process or Dask executors.
+run: a track for the flow, lanes for its stages (streaming stages overlap), one lane per
+overlapping coroutine on the event loop, one track per worker thread, and lanes for process
+or Dask executors. Spans on one track never overlap.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from typing import Any
 PID = 1
 FLOW_TID = 1
 _ENDS = {"component.finished": "ok", "component.failed": "failed", "component.retrying": "failed"}
-_GROUPS = {"loop": (100, "event loop"), "threads": (200, "thread"), "other": (300, "executor")}
+_GROUPS = {
+    "stages": (100, "stages"), "loop": (200, "event loop"), "threads": (300, "thread"),
+    "other": (400, "executor"),
+}
 
 
 @dataclass
@@ -119,7 +123,7 @@ class TraceCollector:
                     },
                 }
             )
-        events.extend(self._stage_events(spans, us))
+        events.extend(self._stage_events(spans, us, tracks, lanes))
         if "start" in flow:
             end = flow.get("end") or max((s.start + s.duration for s in spans), default=0.0)
             events.append(
@@ -165,8 +169,8 @@ class TraceCollector:
 
         Spans on one track never overlap, so concurrent coroutines get lanes of their own.
         """
-        if span.executor == "loop":
-            base, label = _GROUPS["loop"]
+        if span.executor in ("loop", "stages"):
+            base, label = _GROUPS[span.executor]
         elif span.executor == "threads":
             base, label = _GROUPS["threads"][0], f"thread {span.thread or '?'}"
         else:
@@ -179,8 +183,11 @@ class TraceCollector:
         tracks[tid] = f"{label} #{len(same) + 1}"
         return tid
 
-    @staticmethod
-    def _stage_events(spans: list[Span], us: Any) -> list[dict[str, Any]]:
+    @classmethod
+    def _stage_events(
+        cls, spans: list[Span], us: Any, tracks: dict[int, str], lanes: dict[int, float]
+    ) -> list[dict[str, Any]]:
+        """One span per stage; streaming stages overlap, so they get lanes too."""
         stages: dict[int, list[Span]] = {}
         for span in spans:
             if span.stage is not None:
@@ -189,6 +196,9 @@ class TraceCollector:
         for stage, members in sorted(stages.items()):
             start = min(s.start for s in members)
             end = max(s.start + s.duration for s in members)
+            tid = cls._track(Span("", stage, 1, "stages", None, start, end - start, ""),
+                             tracks, lanes)
+            lanes[tid] = end
             events.append(
                 {
                     "name": f"stage {stage}",
@@ -197,7 +207,7 @@ class TraceCollector:
                     "ts": us(start),
                     "dur": max(round((end - start) * 1_000_000), 1),
                     "pid": PID,
-                    "tid": FLOW_TID,
+                    "tid": tid,
                     "args": {"components": sorted({s.component for s in members})},
                 }
             )

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from adf_core.secrets import Redactor
 
 
-@click.command()
+@click.command(short_help="Run a flow: an expression, tier flags or a pipeline file.")
 @click.argument("expression", required=False, metavar="[EXPR]")
 @click.option("--source", "sources", metavar="S,...", help="First stage: parallel sources.")
 @click.option(
@@ -37,10 +37,12 @@ if TYPE_CHECKING:
 )
 @click.option("-p", "--param", "params", multiple=True, metavar="KEY=VALUE",
               help="An initial context value (a string; KEY:=JSON for numbers, lists...).")
-@click.option("--retries", type=click.IntRange(min=0), help="Retries per component (default 0).")
+@click.option("--retries", type=click.IntRange(min=0), metavar="N",
+              help="Retries per component (default 0).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), metavar="SECONDS",
               help="Timeout per component attempt.")
-@click.option("--executor", help="Executor for sync components: threads, processes, dask.")
+@click.option("--executor", metavar="NAME",
+              help="Executor for sync components: threads, processes, dask.")
 @click.option("--executor-address", metavar="URL", help="Address of a Dask scheduler.")
 @click.option("--max-concurrency", type=click.IntRange(min=1), metavar="N",
               help="Components running at once.")

@@ -53,6 +53,8 @@ def test_trace_of_a_run_shows_concurrency(invoke: Any, tmp_path: Path) -> None:
     assert_no_overlap_within_tracks(events)
     stages = [e for e in trace["traceEvents"] if e["ph"] == "X" and e["cat"] == "stage"]
     assert [e["name"] for e in stages] == ["stage 1", "stage 2", "stage 3"]
+    assert_no_overlap_within_tracks(stages)
+    assert all(track_names(trace)[e["tid"]].startswith("stages") for e in stages)
     (flow,) = [e for e in trace["traceEvents"] if e.get("cat") == "flow"]
     assert flow["args"]["status"] == "succeeded" and flow["args"]["run_id"]
 
