@@ -58,15 +58,16 @@ def failed_components() -> list[str]:
     from adf_core.run_info import current_run
 
     run = current_run()
-    if run is None:
-        return []
-    return [alias for alias, status in dict(run.statuses).items() if status == "failed"]
+    return [] if run is None else list(run.failed())
 
 
 def abort_if_run_failed(what: str) -> None:
-    """Raise instead of committing ``what`` when a sibling already failed (narrows the race)."""
-    failed = failed_components()
-    if failed:
-        raise RuntimeError(
-            f"{what} was not committed because {', '.join(map(repr, failed))} failed in this run"
-        )
+    """Call right before a commit: raise ``RunAborted`` if another component already failed.
+
+    The engine reports that component's error, and this one as its consequence.
+    """
+    from adf_core.run_info import current_run
+
+    run = current_run()
+    if run is not None:
+        run.raise_if_failed(what)

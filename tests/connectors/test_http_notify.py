@@ -115,8 +115,13 @@ def test_notify_without_url_prints_the_summary_on_stderr(capsys):
 
 
 def test_notify_without_url_logs_a_structlog_event_when_structlog_is_configured():
-    with structlog.testing.capture_logs() as logs:
-        run(notify(upstream={"src": ROWS}))
+    was_configured = structlog.is_configured()
+    try:
+        with structlog.testing.capture_logs() as logs:
+            run(notify(upstream={"src": ROWS}))
+    finally:
+        if not was_configured:  # capture_logs leaves structlog "configured": undo it
+            structlog.reset_defaults()
     assert logs[0]["event"] == "notify.summary"
     assert logs[0]["counts"] == {"src": 2}
     assert logs[0]["text"] == "adf succeeded: 2 records"

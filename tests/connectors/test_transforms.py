@@ -127,7 +127,8 @@ def test_filter_runs_as_a_stage_through_the_engine(tmp_path, capsys):
             "stdout": {"format": "jsonl"},
         },
     ).run({})
-    assert [json.loads(x)["id"] for x in capsys.readouterr().out.splitlines()] == [3, 4]
+    out = capsys.readouterr().out
+    assert [json.loads(x)["id"] for x in out.splitlines()] == [3, 4], out
 
 
 SOURCE = [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}, {"id": 3, "v": "c", "extra": 1}]
