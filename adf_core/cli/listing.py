@@ -58,8 +58,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     for row in rows:
         if row["error"]:
             click.echo(f"error: plugin {row['name']!r}: {row['error']}", err=True)
-    for text in conflicts:
-        click.echo(f"conflict: {text}", err=True)
+    _warn_conflicts(registry)
 
 
 @click.command()
@@ -70,6 +69,7 @@ def components(ctx: click.Context, kind: str | None, as_json: bool) -> None:
     """List components by name and kind, with the plugin that provides each."""
     registry = get_registry(ctx)
     entries = registry.components(kind)
+    _warn_conflicts(registry)
     if as_json:
         echo_json([_entry_json(registry, e) for e in entries])
         return
@@ -89,14 +89,22 @@ def components(ctx: click.Context, kind: str | None, as_json: bool) -> None:
 def describe(ctx: click.Context, name: str, kind: str | None, as_json: bool) -> None:
     """Show a component's options, types, defaults and documentation."""
     registry = get_registry(ctx)
-    entries = [e for e in registry.lookup(name) if kind in (None, e.kind)]
+    clashing = [e for (k, n), es in registry.conflicts.items() if n == name for e in es]
+    entries = [e for e in [*registry.lookup(name), *clashing] if kind in (None, e.kind)]
     if not entries:
         raise click.UsageError(registry.unknown_message(name, kind), ctx)
+    _warn_conflicts(registry, name)
     if as_json:
         echo_json([_entry_json(registry, e) for e in entries])
         return
     blocks = [_describe_text(registry, e) for e in entries]
     click.echo("\n\n".join(blocks))
+
+
+def _warn_conflicts(registry: Registry, name: str | None = None) -> None:
+    for kind, clash in registry.conflicts:
+        if name in (None, clash):
+            click.echo(f"conflict: {registry.conflict_text(kind, clash)}", err=True)
 
 
 def _all_entries(registry: Registry) -> list[Entry]:

@@ -113,7 +113,8 @@ def build_flow(spec: FlowSpec, registry: Registry, redactor: Redactor,
         return DataFlow.parse(spec.expression, resolver=resolve, options=spec.options,
                               settings=spec.settings, **spec.defaults)
     except FlowDefinitionError as exc:
-        raise click.UsageError(redactor.text(str(exc)), ctx) from None
+        message = f"{exc}{spec.env_note(str(exc))}"
+        raise click.UsageError(redactor.text(message), ctx) from None
     except TypeError as exc:  # a setting of the wrong type, e.g. retries = "x" in a file
         raise click.UsageError(redactor.text(f"invalid setting: {exc}"), ctx) from None
 

@@ -38,6 +38,14 @@ class FlowSpec:
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     defaults: dict[str, Any] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    from_env: dict[tuple[str, str], str] = field(default_factory=dict)  # (alias, key) -> var
+
+    def env_note(self, message: str) -> str:
+        """Name the environment variables behind the options an error message mentions."""
+        names = [var for (alias, key), var in self.from_env.items()
+                 if (repr(alias) in message and f"option {key!r}" in message)
+                 or f"option {alias}.{key}:" in message]
+        return f" (set by the environment: {', '.join(names)})" if names else ""
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -172,8 +180,13 @@ def aliases(expression: str) -> list[str]:
     return found
 
 
-def env_options(names: Iterable[str], environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    """``ADF_<ALIAS>_<KEY>=value`` for the aliases of the flow, as ``{alias: {key: value}}``."""
+def env_options(
+    names: Iterable[str], environ: Mapping[str, str], origins: dict[tuple[str, str], str]
+) -> dict[str, dict[str, str]]:
+    """``ADF_<ALIAS>_<KEY>=value`` for the aliases of the flow, as ``{alias: {key: value}}``.
+
+    ``origins`` receives ``(alias, key) -> variable name``, for error messages.
+    """
     options: dict[str, dict[str, str]] = {}
     prefixes = {f"ADF_{re.sub(r'[^A-Za-z0-9]', '_', a).upper()}_": a for a in names}
     for variable, value in environ.items():
@@ -181,7 +194,9 @@ def env_options(names: Iterable[str], environ: Mapping[str, str]) -> dict[str, d
             continue
         for prefix, alias in prefixes.items():
             if variable.startswith(prefix) and len(variable) > len(prefix):
-                options.setdefault(alias, {})[variable[len(prefix):].lower()] = value
+                key = variable[len(prefix):].lower()
+                options.setdefault(alias, {})[key] = value
+                origins[(alias, key)] = variable
     return options
 
 
@@ -226,7 +241,12 @@ def make_spec(
         names = aliases(spec.expression)
     except FlowDefinitionError as exc:
         raise click.UsageError(str(exc)) from None
-    spec.options = merge_options(spec.options, env_options(names, env), option_assignments(options))
+    command_line = option_assignments(options)
+    from_env = env_options(names, env, spec.from_env)
+    for alias, values in command_line.items():
+        for key in values:
+            spec.from_env.pop((alias, key), None)
+    spec.options = merge_options(spec.options, from_env, command_line)
     for text in params:
         spec.params.update([param_assignment(text)])
     spec.defaults.update({k: v for k, v in defaults.items() if v is not None})

@@ -71,3 +71,20 @@ def test_describe_unknown_is_a_usage_error_with_did_you_mean(invoke: Any) -> Non
     result = invoke(["describe", "plus_on"])
     assert result.exit_code == 2
     assert "did you mean 'plus_one'?" in result.output
+
+
+def test_conflicting_names_are_shown_not_hidden(invoke: Any, pm: Any) -> None:
+    import adf_sample_dupe
+
+    pm.register(adf_sample_dupe, name="dupe")
+    described = invoke(["describe", "numbers"])
+    assert described.exit_code == 0
+    assert described.stdout.count("numbers (source) from plugin") == 2
+    assert "conflict: source 'numbers' is registered by two plugins" in described.stderr
+    assert "conflict: source 'numbers'" in invoke(["components"]).stderr
+    assert "conflict: source 'numbers'" in invoke(["plugins"]).stderr
+    data = json.loads(invoke(["plugins", "--json"]).stdout)
+    clash = "source 'numbers' is registered by two plugins: 'basic' and 'dupe'"
+    assert data["conflicts"] == [clash]
+    failed = invoke(["run", "numbers | jsonl", "--dry-run"])
+    assert failed.exit_code == 2 and "'basic' and 'dupe'" in failed.stderr

@@ -56,6 +56,10 @@ def test_options_from_the_environment_and_precedence(invoke: Any, tmp_path: Path
     result = invoke(["run", "numbers | jsonl", "-o", "numbers.start=100"], env=env)
     assert result.exit_code == 0, result.output
     assert [r["n"] for r in lines(out)] == [100, 101, 102, 103]
+    typo = invoke(["run", "numbers | jsonl"], env={**env, "ADF_JSONL_PTH": "x"})
+    assert typo.exit_code == 2 and "(set by the environment: ADF_JSONL_PTH)" in typo.output
+    bad = invoke(["run", "numbers | jsonl"], env={**env, "ADF_NUMBERS_COUNT": "lots"})
+    assert bad.exit_code == 2 and "(set by the environment: ADF_NUMBERS_COUNT)" in bad.output
 
 
 @pytest.mark.parametrize(
