@@ -15,11 +15,16 @@ CLEAR = "\r\x1b[K"
 
 
 class LiveView:
-    """Redraws one status line every ``interval`` seconds until ``stop()``."""
+    """Redraws one status line every ``interval`` seconds until ``stop()``.
 
-    def __init__(self, stream: TextIO, interval: float = 0.2, width: int | None = None) -> None:
+    Nothing is drawn before the run has lasted ``delay`` seconds: short runs stay quiet.
+    """
+
+    def __init__(self, stream: TextIO, interval: float = 0.2, width: int | None = None,
+                 delay: float = 0.5) -> None:
         self.stream = stream
         self.interval = interval
+        self.delay = delay
         self.width = width
         self.running: dict[str, float] = {}
         self.done: list[str] = []
@@ -65,7 +70,8 @@ class LiveView:
         self.stream.flush()
 
     def _draw(self) -> None:
-        if self._thread is not None and not self._stopped.is_set():
+        if (self._thread is not None and not self._stopped.is_set()
+                and time.monotonic() - self._started >= self.delay):
             self.stream.write(CLEAR + self.line())
             self._drawn = True
         self.stream.flush()

@@ -22,7 +22,7 @@ class Terminal(io.StringIO):
 
 def test_status_line_tracks_running_done_and_failed() -> None:
     screen = Terminal()
-    view = LiveView(screen, interval=60, width=200).start()
+    view = LiveView(screen, interval=60, width=200, delay=0).start()
     for event, alias in [("component.started", "a"), ("component.started", "b"),
                          ("component.finished", "a"), ("component.started", "c"),
                          ("component.failed", "c")]:
@@ -34,6 +34,15 @@ def test_status_line_tracks_running_done_and_failed() -> None:
     assert "a log line\n" + CLEAR + "adf " in text  # redrawn below the log line
     assert text.endswith(CLEAR)  # erased at the end
     assert "running 1: b" in text
+
+
+def test_short_runs_draw_nothing() -> None:
+    screen = Terminal()
+    view = LiveView(screen, interval=0.01, delay=60).start()
+    view(None, "info", {"event": "component.started", "component": "a"})
+    view.write("a log line\n")
+    view.stop()
+    assert screen.getvalue() == "a log line\n"
 
 
 def test_long_lines_are_cut_to_the_terminal_width() -> None:
