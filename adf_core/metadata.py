@@ -18,7 +18,12 @@ from adf_core.secrets import is_secret_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-RESERVED = frozenset({"upstream", "context"})
+MODES = {
+    "async": "async",
+    "sync": "sync (thread)",
+    "generator": "stream (thread)",
+    "async-generator": "async stream",
+}
 ATTRIBUTE = "__adf_component__"
 _SECTION = re.compile(r"^(Args|Arguments|Parameters|Options|Keyword Args):\s*$")
 _GOOGLE_ITEM = re.compile(r"^(\*{0,2}\w+)\s*(?:\(([^)]*)\))?\s*:\s*(.*)$")
@@ -108,25 +113,28 @@ def component(
 
 def describe(fn: Callable[..., Any], name: str, kind: str) -> ComponentInfo:
     """Read a component's metadata from its signature, docstring and ``component(...)``."""
+    from adf_core.binding import RESERVED, signature_of
+    from adf_core.plan import call_kind
+
     meta: ComponentMeta = getattr(fn, ATTRIBUTE, None) or ComponentMeta()
     doc = inspect.cleandoc(inspect.getdoc(fn) or "")
     docs = {**option_docs(doc), **meta.options}
-    hints = _type_hints(fn)
     options = []
     reads_upstream = False
-    for param in _parameters(fn):
+    for param in signature_of(fn).parameters.values():
         if param.name in RESERVED or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
             reads_upstream = reads_upstream or param.name == "upstream"
             continue
-        annotation = hints.get(param.name, param.annotation)
         default = REQUIRED if param.default is param.empty else param.default
         secret = is_secret_name(param.name) or param.name in meta.secrets
         options.append(
-            Option(param.name, type_name(annotation), default, docs.get(param.name, ""), secret)
+            Option(param.name, type_name(param.annotation), default, docs.get(param.name, ""),
+                   secret)
         )
     description = meta.description or doc.split("\n\n", 1)[0].replace("\n", " ")
+    mode = MODES.get(call_kind(fn), call_kind(fn))
     return ComponentInfo(
-        name, kind, description, doc, tuple(options), _target(fn), _mode(fn), reads_upstream
+        name, kind, description, doc, tuple(options), _target(fn), mode, reads_upstream
     )
 
 
@@ -179,39 +187,8 @@ def type_name(annotation: Any) -> str:
     return re.sub(r"\b(?:typing|pathlib|collections\.abc|builtins)\.", "", str(annotation))
 
 
-def _parameters(fn: Callable[..., Any]) -> list[inspect.Parameter]:
-    try:
-        return list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        return []
-
-
-def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
-    import typing
-
-    target = getattr(fn, "func", fn)  # functools.partial
-    if not (inspect.isfunction(target) or inspect.ismethod(target)):
-        target = getattr(type(target), "__call__", target)
-    try:
-        return typing.get_type_hints(target)
-    except Exception:
-        return {}
-
-
 def _target(fn: Callable[..., Any]) -> str:
     inner = getattr(fn, "func", fn)
     module = getattr(inner, "__module__", None) or type(inner).__module__
     qualname = getattr(inner, "__qualname__", None) or type(inner).__qualname__
     return f"{module}:{qualname}"
-
-
-def _mode(fn: Callable[..., Any]) -> str:
-    inner = getattr(fn, "func", fn)
-    call = inner if inspect.isroutine(inner) else getattr(type(inner), "__call__", inner)
-    if inspect.isasyncgenfunction(call):
-        return "async stream"
-    if inspect.isgeneratorfunction(call):
-        return "stream (thread)"
-    if inspect.iscoroutinefunction(call):
-        return "async"
-    return "sync (thread)"

@@ -41,8 +41,6 @@ class PluginRecord:
     status: str = "loaded"  # loaded | failed | blocked
 
 
-
-
 class PluginManager(pluggy.PluginManager):
     """A ``pluggy.PluginManager("adf")`` that remembers how each plugin loaded."""
 
@@ -99,16 +97,15 @@ def load_plugins(
     only = _names(env.get("ADF_LOAD_PLUGINS"))
     found = pm.load_records
     for ep in entry_points:
+        if ep.name in found or pm.has_plugin(ep.name):
+            continue
         dist = ep.dist
-        record = PluginRecord(
+        record = found[ep.name] = PluginRecord(
             ep.name,
             ep.value,
             dist.metadata["Name"] if dist is not None else None,
             dist.version if dist is not None else None,
         )
-        if ep.name in found or pm.has_plugin(ep.name):
-            continue
-        found[ep.name] = record
         if _selected(ep, disabled) or (only is not None and not _selected(ep, only)):
             pm.set_blocked(ep.name)
             record.status = "blocked"
@@ -133,10 +130,15 @@ def register(pm: PluginManager, plugin: object, name: str) -> None:
         )
 
 
+def strict_mode(environ: Mapping[str, str] | None = None) -> bool:
+    """``ADF_STRICT_PLUGINS`` is set (and not ``0``): any plugin failure is fatal."""
+    env = os.environ if environ is None else environ
+    return env.get("ADF_STRICT_PLUGINS", "") not in ("", "0")
+
+
 def check_strict(pm: PluginManager, environ: Mapping[str, str] | None = None) -> None:
     """Raise ``PluginError`` for any failed plugin when ``ADF_STRICT_PLUGINS=1``."""
-    env = os.environ if environ is None else environ
-    if env.get("ADF_STRICT_PLUGINS", "") not in ("", "0"):
+    if strict_mode(environ):
         failed = [r for r in pm.records().values() if r.error]
         if failed:
             lines = "; ".join(f"{r.name} ({r.dist or r.module}): {r.error}" for r in failed)

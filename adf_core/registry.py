@@ -8,14 +8,19 @@ names both distributions, reported when a flow uses that name (or at once under
 
 from __future__ import annotations
 
-import difflib
-import os
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from adf_core.errors import FlowDefinitionError
-from adf_core.plugins import PluginError, PluginManager, PluginRecord, get_plugin_manager
+from adf_core.plugins import (
+    PluginError,
+    PluginManager,
+    PluginRecord,
+    get_plugin_manager,
+    strict_mode,
+)
 
 if TYPE_CHECKING:
     from adf_core.metadata import ComponentInfo
@@ -73,7 +78,7 @@ class Registry:
                     dist = record.dist if record else None
                     self._add(Entry(name, kind, fn, impl.plugin_name, dist))
         if strict is None:
-            strict = os.environ.get("ADF_STRICT_PLUGINS", "") not in ("", "0")
+            strict = strict_mode()
         if strict and (self.conflicts or self.hook_errors):
             problems = [self.conflict_text(k, n) for k, n in self.conflicts]
             problems += [f"{p}: {e}" for p, e in self.hook_errors.items()]
@@ -98,7 +103,7 @@ class Registry:
         found = self.pm.records()
         for plugin, error in self.hook_errors.items():
             if plugin in found:
-                found[plugin].status, found[plugin].error = "failed", error
+                found[plugin] = dataclasses.replace(found[plugin], status="failed", error=error)
         return found
 
     def components(self, kind: str | None = None) -> list[Entry]:
@@ -136,12 +141,11 @@ class Registry:
 
     def unknown_message(self, name: str, kind: str | None = None) -> str:
         """'unknown source ...; did you mean ...?', with plugins that failed to load."""
+        from adf_core.expression import did_you_mean
+
         pool = sorted(self.entries[kind]) if kind else sorted(self.names())
-        close = difflib.get_close_matches(name, pool, n=3, cutoff=0.6)
-        if not close and kind:
-            close = difflib.get_close_matches(name, sorted(self.names()), n=3, cutoff=0.6)
-        what = f"unknown {kind or 'component'} {name!r}"
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "."
+        hint = did_you_mean(name, pool) or did_you_mean(name, sorted(self.names()))
+        what = f"unknown {kind or 'component'} {name!r}{hint}."
         known = f" Known {kind or 'component'}s: {', '.join(pool) or 'none'}."
         broken = [r for r in self.records().values() if r.status != "loaded"]
         broken.sort(key=lambda r: r.name != name)  # the likely culprit first
@@ -151,7 +155,7 @@ class Registry:
                "is blocked by ADF_DISABLE_PLUGINS or ADF_LOAD_PLUGINS.")
             for r in broken
         )
-        return f"{what}{hint}{known}{notes}"
+        return f"{what}{known}{notes}"
 
 
 _default: Registry | None = None

@@ -104,8 +104,3 @@ class Redactor:
 
     def __call__(self, logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
         return self.mapping(event_dict)
-
-
-def redact_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Options fit to print, without any learned values (name- and URL-based only)."""
-    return Redactor().mapping(options)

@@ -159,7 +159,6 @@ def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, *, verbosity: in
     """Run the flow with logging, live view and trace file; exit 1 when it fails."""
     from adf_core.cli.live import LiveView
     from adf_core.cli.logs import configured
-    from adf_core.errors import FlowError
     from adf_core.tracefile import TraceCollector
 
     tty = sys.stderr.isatty()
@@ -176,7 +175,7 @@ def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, *, verbosity: in
             started = time.perf_counter()
             try:
                 result = flow.run(spec.params)
-            except (FlowError, Exception) as exc:
+            except Exception as exc:
                 failure = exc
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)

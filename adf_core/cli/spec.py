@@ -7,7 +7,6 @@ here are usage errors (exit 2).
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -46,11 +45,6 @@ class FlowSpec:
                  if (repr(alias) in message and f"option {key!r}" in message)
                  or f"option {alias}.{key}:" in message]
         return f" (set by the environment: {', '.join(names)})" if names else ""
-
-
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
-    return f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
 
 
 def tier_expression(sources: str | None, transforms: Iterable[str], dests: str | None) -> str:
@@ -123,6 +117,8 @@ def load_pipeline(path: Path, environ: Mapping[str, str]) -> FlowSpec:
         raise click.UsageError(f"{path}: invalid TOML: {exc}") from None
     for key in data:
         if key not in FILE_KEYS:
+            from adf_core.expression import did_you_mean
+
             raise click.UsageError(
                 f"{path}: unknown key {key!r}{did_you_mean(key, FILE_KEYS)} "
                 f"(expected {', '.join(FILE_KEYS)})"
@@ -154,6 +150,8 @@ def _table(data: Mapping[str, Any], key: str, path: Path) -> dict[str, Any]:
 def _checked_settings(
     values: Mapping[str, Any], allowed: tuple[str, ...], where: str
 ) -> dict[str, Any]:
+    from adf_core.expression import did_you_mean
+
     for key in values:
         if key not in allowed:
             raise click.UsageError(

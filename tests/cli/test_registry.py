@@ -31,7 +31,7 @@ def test_a_name_in_the_wrong_position_says_where_it_belongs(pm: PluginManager) -
 def test_unknown_names_get_a_did_you_mean(pm: PluginManager) -> None:
     with pytest.raises(FlowDefinitionError) as info:
         Registry(pm).resolve("plus_on", "transform")
-    assert "unknown transform 'plus_on'; did you mean 'plus_one'?" in str(info.value)
+    assert "unknown transform 'plus_on' (did you mean 'plus_one'?)." in str(info.value)
     assert "Known transforms: fail, plus_one." in str(info.value)
 
 
