@@ -162,6 +162,9 @@ def _plugin_factories() -> dict[str, ExecutorFactory]:
     except ImportError:
         return {}
     getter = getattr(plugins, "executor_factories", None)
-    if getter is None:
-        return {}
-    return dict(getter())
+    if getter is not None:
+        return dict(getter())
+    found: dict[str, ExecutorFactory] = {}
+    for factories in plugins.get_plugin_manager().hook.adf_executors():
+        found.update(factories or {})
+    return found
