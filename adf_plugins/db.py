@@ -12,7 +12,8 @@ from typing import Any
 
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
-from adf_plugins._common import Written, abort_if_run_failed, safe_url
+from adf_plugins._commit import commit_group
+from adf_plugins._common import Written, safe_url
 
 Record = dict[str, Any]
 MODES = ("append", "replace", "upsert")
@@ -22,20 +23,24 @@ class RecordError(ValueError):
     """A record that does not fit the table, naming its number and the table."""
 
 
-def _engine(url: str) -> Any:
+def _engine(url: str, *, write: bool = False) -> Any:
     import sqlalchemy as sa
 
-    engine = sa.create_engine(url)
-    if engine.dialect.name == "sqlite":
-        # pysqlite opens transactions lazily and not before DDL: take over BEGIN so that
-        # CREATE TABLE and DELETE roll back with the inserts (SQLAlchemy's documented recipe).
-        @sa.event.listens_for(engine, "connect")
-        def _connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url)
+    # SQLite writers queue on one file lock: wait for it (60 s) rather than fail at once
+    engine = sa.create_engine(url, connect_args={"timeout": 60.0} if write else {})
 
-        @sa.event.listens_for(engine, "begin")
-        def _begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
+    # pysqlite opens transactions lazily and not before DDL: take over BEGIN so that
+    # CREATE TABLE and DELETE roll back with the inserts (SQLAlchemy's documented recipe).
+    # A writer begins IMMEDIATE: two deferred writers on one file would deadlock on upgrade.
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
 
@@ -234,44 +239,54 @@ def write_db(
         input: context keys to write instead of every member of the previous stage.
         batch_size: records per INSERT batch.
     """
-    import sqlalchemy as sa
-
-    if mode not in MODES:
-        raise ValueError(f"db destination: unknown mode {mode!r}; use one of {', '.join(MODES)}")
-    if isinstance(key, str):
-        key = [k.strip() for k in key.split(",") if k.strip()]
-    key = list(key or [])
-    if mode == "upsert" and not key:
-        raise ValueError("db destination: mode 'upsert' needs the `key` option")
+    # register with the other destinations of the run first, before any slow import
     schema, name = _split_name(table)
     where = _where(schema, name)
-    engine = _engine(url)
-    created = False
-    count = 0
-    try:
+    # one SQLite file is one lock; elsewhere, writers to one table may block each other
+    same = url if url.startswith("sqlite") else f"{url} {where}"
+    with commit_group(f"the table {where!r}", resource=same) as ready:
+        import sqlalchemy as sa
+
+        if mode not in MODES:
+            raise ValueError(
+                f"db destination: unknown mode {mode!r}; use one of {', '.join(MODES)}"
+            )
+        if isinstance(key, str):
+            key = [k.strip() for k in key.split(",") if k.strip()]
+        key = list(key or [])
+        if mode == "upsert" and not key:
+            raise ValueError("db destination: mode 'upsert' needs the `key` option")
+        engine = _engine(url, write=True)
+        created = False
+        count = 0
         try:
-            with engine.begin() as conn:
-                target: Any = None
-                if sa.inspect(conn).has_table(name, schema=schema):
-                    target = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn)
-                    if mode == "replace":
-                        conn.execute(target.delete())
-                for input_name, data in select_inputs(upstream, context, input):
-                    label = f"input {input_name!r}"
-                    for batch in iter_batches(data, batch_size=max(int(batch_size), 1)):
-                        if target is None:
-                            target = _create_table(conn, schema, name, batch, key)
-                            created = True
-                        rows = _delete_keys(conn, target, batch, key) if mode == "upsert" else batch
-                        _insert(conn, target, rows, count + 1, where, label)
-                        count += len(batch)
-                abort_if_run_failed(f"the table {where!r}")
-        except BaseException:
-            if created:
-                _drop_if_left(engine, schema, name)
-            raise
-    finally:
-        engine.dispose()
+            try:
+                with engine.begin() as conn:
+                    target: Any = None
+                    if sa.inspect(conn).has_table(name, schema=schema):
+                        target = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn)
+                        if mode == "replace":
+                            conn.execute(target.delete())
+                    for input_name, data in select_inputs(upstream, context, input):
+                        label = f"input {input_name!r}"
+                        for batch in iter_batches(data, batch_size=max(int(batch_size), 1)):
+                            if target is None:
+                                target = _create_table(conn, schema, name, batch, key)
+                                created = True
+                            rows = (
+                                _delete_keys(conn, target, batch, key)
+                                if mode == "upsert"
+                                else batch
+                            )
+                            _insert(conn, target, rows, count + 1, where, label)
+                            count += len(batch)
+                    ready()
+            except BaseException:
+                if created:
+                    _drop_if_left(engine, schema, name)
+                raise
+        finally:
+            engine.dispose()
     return Written(f"{safe_url(url)} {where}", count)
 
 

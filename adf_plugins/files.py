@@ -13,7 +13,8 @@ from typing import IO, Any
 
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
-from adf_plugins._common import Written, abort_if_run_failed, dumps
+from adf_plugins._commit import commit_group
+from adf_plugins._common import Written, dumps
 
 Record = dict[str, Any]
 FORMATS = ("csv", "jsonl", "json", "parquet")
@@ -327,43 +328,44 @@ def write_file(
         delimiter: csv field delimiter.
         fsync: sync the file to disk before the rename.
     """
-    fmt = _format_of(path, format)
-    target = Path(path)
-    directory = target.parent
-    created = [p for p in (directory, *directory.parents) if not p.exists()]
-    directory.mkdir(parents=True, exist_ok=True)
-    committed = False
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except BaseException:
-        _remove_dirs(created)
-        raise
-    try:
-        binary = fmt == "parquet"
-        with open(
-            fd,
-            "wb" if binary else "w",
-            encoding=None if binary else encoding,
-            newline=None if binary else "",
-        ) as handle:
-            writer = _Writer(handle, fmt, path, delimiter)
-            for name, data in select_inputs(upstream, context, input):
-                for batch in iter_batches(data):
-                    writer.write(batch, f"input {name!r}")
-            writer.finish()
-            handle.flush()
-            if fsync:
-                os.fsync(handle.fileno())
-        abort_if_run_failed(f"the file {path!r}")
-        mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_UMASK
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, target)
-        committed = True
-    finally:
-        if not committed:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
+    with commit_group(f"the file {path!r}") as ready:
+        fmt = _format_of(path, format)
+        target = Path(path)
+        directory = target.parent
+        created = [p for p in (directory, *directory.parents) if not p.exists()]
+        directory.mkdir(parents=True, exist_ok=True)
+        committed = False
+        try:
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        except BaseException:
             _remove_dirs(created)
+            raise
+        try:
+            binary = fmt == "parquet"
+            with open(
+                fd,
+                "wb" if binary else "w",
+                encoding=None if binary else encoding,
+                newline=None if binary else "",
+            ) as handle:
+                writer = _Writer(handle, fmt, path, delimiter)
+                for name, data in select_inputs(upstream, context, input):
+                    for batch in iter_batches(data):
+                        writer.write(batch, f"input {name!r}")
+                writer.finish()
+                handle.flush()
+                if fsync:
+                    os.fsync(handle.fileno())
+            ready()
+            mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_UMASK
+            os.chmod(tmp_name, mode)
+            os.replace(tmp_name, target)
+            committed = True
+        finally:
+            if not committed:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp_name)
+                _remove_dirs(created)
     return Written(str(target), writer.count)
 
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from adf_core import DataFlow, step
 from adf_core.errors import ComponentError
 from adf_plugins.db import RecordError, read_db, write_db
+from adf_plugins.files import write_file
 
 ROWS = [
     {
@@ -209,4 +210,59 @@ def test_db_to_db_copy_streams_through_the_engine(db_url, table_name, tmp_path):
         engine = sa.create_engine(db_url)
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP TABLE IF EXISTS {copy}"))
+        engine.dispose()
+
+
+def test_destinations_of_one_stage_commit_together(db_url, table_name, tmp_path):
+    """A file beside a table that fails on its last record is not written either."""
+    out = tmp_path / "out.jsonl"
+
+    def source():
+        for start in range(0, 3000, 100):
+            yield [{"id": i, "name": f"n{i}"} for i in range(start, start + 100)]
+        yield [{"id": -1, "name": "bad", "surprise": True}]
+
+    write_db(db_url, table_name, upstream={"a": [{"id": 0, "name": "kept"}]})
+    flow = DataFlow(
+        (
+            source,
+            (
+                step(write_file, name="out", options={"path": str(out)}),
+                step(write_db, name="db", options={"url": db_url, "table": table_name}),
+            ),
+        )
+    )
+    with pytest.raises(ComponentError, match="surprise"):
+        flow.run({})
+    assert not out.exists()
+    assert rows_of(db_url, table_name) == [{"id": 0, "name": "kept"}]
+
+
+def test_two_tables_written_side_by_side_on_one_database(db_url, table_name):
+    """Destinations sharing a SQLite file (one lock) do not wait for each other at commit."""
+    other = f"{table_name}_b"
+    rows = [{"id": i} for i in range(2000)]
+    flow = DataFlow(
+        (
+            lambda: {"rows": rows},
+            (
+                step(
+                    write_db,
+                    name="a",
+                    options={"url": db_url, "table": table_name, "input": ["rows"]},
+                ),
+                step(
+                    write_db, name="b", options={"url": db_url, "table": other, "input": ["rows"]}
+                ),
+            ),
+        )
+    )
+    try:
+        result = flow.run({})
+        assert result.outputs["a"].records == result.outputs["b"].records == 2000
+        assert len(rows_of(db_url, other)) == 2000
+    finally:
+        engine = sa.create_engine(db_url)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {other}"))
         engine.dispose()
