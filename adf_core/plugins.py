@@ -9,9 +9,9 @@ and ``ADF_STRICT_PLUGINS=1`` turns any failure into an error.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
@@ -69,6 +69,21 @@ def get_plugin_manager() -> PluginManager:
         load_plugins(pm)
         _pm = pm
     return _pm
+
+
+def executor_factories(pm: PluginManager | None = None) -> dict[str, Callable[..., Any]]:
+    """Executor factories from every plugin's ``adf_executors`` hook (a failing hook is
+    recorded on its plugin, as a failed import is)."""
+    pm = pm or get_plugin_manager()
+    found: dict[str, Callable[..., Any]] = {}
+    for impl in pm.hook.adf_executors.get_hookimpls():
+        try:
+            found.update(cast("dict[str, Callable[..., Any]]", impl.function() or {}))
+        except Exception as exc:
+            record = pm.load_records.setdefault(impl.plugin_name, PluginRecord(
+                impl.plugin_name, getattr(impl.plugin, "__name__", "?")))
+            record.status, record.error = "failed", f"adf_executors() raised {exc!r}"
+    return found
 
 
 def _names(value: str | None) -> set[str] | None:

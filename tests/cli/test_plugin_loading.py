@@ -109,3 +109,11 @@ def test_the_process_wide_manager_is_created_lazily() -> None:
         "assert p._pm is not None and p.get_plugin_manager() is p._pm\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_executor_factories_come_from_the_hook(pm: PluginManager) -> None:
+    import adf_sample_basic
+
+    from adf_core.plugins import executor_factories
+
+    assert executor_factories(pm) == {"inline": adf_sample_basic.InlineExecutor}

@@ -117,3 +117,12 @@ def adf_transforms() -> dict[str, Any]:
 @hookimpl
 def adf_destinations() -> dict[str, Any]:
     return {"jsonl": jsonl, "count_stream": count_stream, "fail": fail}
+
+
+class InlineExecutor:
+    """A sample executor factory (the executors hook)."""
+
+
+@hookimpl
+def adf_executors() -> dict[str, Any]:
+    return {"inline": InlineExecutor}
