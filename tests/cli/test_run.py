@@ -74,6 +74,9 @@ def test_options_from_the_environment_and_precedence(invoke: Any, tmp_path: Path
         (["numbers | jsonl", "--source", "numbers"], "exclusive"),
         ([], "no flow"),
         (["plus_one | jsonl"], "'plus_one' is a transform, not a source"),
+        (["numbers | jsonl", "-o", "numbrs.count=1"], "did you mean 'numbers'?"),
+        (["numbers | jsonl", "--executor", "thredas"], "did you mean 'threads'?"),
+        (["numbers | jsonl", "--timeout", "0"], "--timeout"),
     ],
 )
 def test_usage_errors_exit_2(invoke: Any, args: list[str], message: str) -> None:
