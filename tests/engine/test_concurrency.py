@@ -216,3 +216,73 @@ def test_a_step_may_run_a_sync_component_on_the_threads_executor_explicitly():
 
     result = DataFlow(step(where, executor="threads")).run()
     assert result["thread"] != threading.main_thread().name
+
+
+def numbers():
+    yield from range(10)
+
+
+def total(numbers) -> dict:
+    return {"total": sum(numbers)}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine bug: with max_threads=1 a sync generator and its sync consumer deadlock: the "
+    "producer's pump takes the only worker thread and blocks on the full channel "
+    "(buffer_size) while the consumer waits in the pool queue for a thread. A pump (or a "
+    "stream reader) must not need a pool slot that its partner may be holding"))
+def test_a_sync_stream_pair_runs_with_a_single_worker_thread():
+    async def main():
+        flow = DataFlow((numbers, total), max_threads=1, buffer_size=2)
+        return await asyncio.wait_for(flow(), 1)
+
+    assert asyncio.run(main())["total"] == 45
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine bug: since 'Keep a flow's worker threads across runs' the thread pool belongs to "
+    "the DataFlow, so concurrent runs of one flow share max_threads: two runs of "
+    "'numbers | total' (sync generator, sync consumer) with max_threads=2 deadlock, both "
+    "producers holding the two threads and both consumers queued; one run alone works"))
+def test_two_concurrent_runs_of_one_streaming_flow_do_not_starve_each_other():
+    flow = DataFlow((numbers, total), max_threads=2, buffer_size=2)
+    assert flow.run()["total"] == 45  # one run alone is fine
+
+    async def main():
+        return await asyncio.wait_for(asyncio.gather(flow(), flow()), 1)
+
+    assert [r["total"] for r in asyncio.run(main())] == [45, 45]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine bug: since the thread pool is kept across runs, a thread abandoned by a cancelled "
+    "run (after thread_grace) still holds a pool slot, so the next run of the same flow waits "
+    "for it: with max_threads=1 a hung component blocks every later run of the flow forever"))
+def test_a_thread_abandoned_by_a_cancelled_run_does_not_block_the_next_run():
+    release = threading.Event()
+    calls: list[int] = []
+
+    def work() -> dict:
+        calls.append(1)
+        if len(calls) == 1:
+            release.wait(1.0)  # the first run's call hangs (1 s here)
+        return {"call": len(calls)}
+
+    flow = DataFlow(work, max_threads=1, thread_grace=0.02)
+
+    async def main() -> tuple[float, dict]:
+        first = asyncio.create_task(flow())
+        await asyncio.sleep(0.05)
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        began = time.perf_counter()
+        result = await flow()
+        return time.perf_counter() - began, dict(result)
+
+    try:
+        took, result = asyncio.run(main())
+    finally:
+        release.set()
+    assert result == {"call": 2}
+    assert took < 0.5  # far less than the 1 s the abandoned thread still runs
