@@ -34,6 +34,10 @@ from adf_core.executors import executor_address, pickle_problem, portable, worke
 _HINT = ("make what it uses at call time (locks, connections, open files) inside the "
          "function instead of capturing it, or run it with executor='threads'")
 
+_SUBMIT_KEYWORDS = frozenset({
+    "key", "workers", "resources", "retries", "priority", "fifo_timeout",
+    "allow_other_workers", "actor", "actors", "pure"})
+
 
 class DaskExecutor:
     """Runs sync components on a Dask cluster; see the module docstring for the rules."""
@@ -84,9 +88,10 @@ class DaskExecutor:
     async def call(self, fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any],
                    on_cancel: Callable[[], None] | None = None) -> Any:
         args, kwargs = portable(args, kwargs)
-        # One partial, so that a component parameter named like a submit() keyword (key,
-        # workers, retries, priority, ...) reaches the component.
-        future = self.client.submit(functools.partial(fn, *args, **kwargs), pure=False)
+        if _SUBMIT_KEYWORDS.isdisjoint(kwargs):
+            future = self.client.submit(fn, *args, pure=False, **kwargs)
+        else:  # a parameter named like a submit() keyword (key, workers, ...) must reach fn
+            future = self.client.submit(functools.partial(fn, *args, **kwargs), pure=False)
         try:
             return await future
         except asyncio.CancelledError:
