@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from adf_core.cli.spec import FlowSpec
     from adf_core.flow import DataFlow
     from adf_core.registry import Registry
+    from adf_core.result import FlowResult
     from adf_core.secrets import Redactor
 
 
@@ -169,10 +170,10 @@ def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, *, verbosity: in
     stream: Any = live if live is not None else sys.stderr
     failure: BaseException | None = None
     result = None
+    started = time.perf_counter()
     try:
         with configured(stream=stream, json_lines=json_lines, colors=tty, verbosity=verbosity,
                         redactor=redactor, sinks=sinks):
-            started = time.perf_counter()
             try:
                 result = flow.run(spec.params)
             except Exception as exc:
@@ -200,16 +201,15 @@ def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, *, verbosity: in
         click.echo(table(["ALIAS", "KIND", "STAGE", "SECONDS", "ITEMS"], rows), err=True)
 
 
-def result_summary(flow: DataFlow, result: Any, seconds: float) -> dict[str, Any]:
-    timings = dict(getattr(result, "timings", {}) or {})
-    counts = dict(getattr(result, "counts", {}) or {})
+def result_summary(flow: DataFlow, result: FlowResult, seconds: float) -> dict[str, Any]:
     components = [
         {"alias": c.alias, "component": c.name, "kind": c.kind, "stage": c.stage,
-         "seconds": round(float(timings.get(c.alias, 0.0)), 6), "items": counts.get(c.alias)}
+         "seconds": round(float(result.timings.get(c.alias, 0.0)), 6),
+         "items": result.counts.get(c.alias)}
         for c in flow.components
     ]
     return {
-        "status": "ok", "run_id": getattr(result, "run_id", None), "flow": flow.expression,
+        "status": "ok", "run_id": result.run_id, "flow": flow.expression,
         "seconds": round(seconds, 6),
         "components": components, "context_keys": sorted(str(k) for k in result),
     }
