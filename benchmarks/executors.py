@@ -46,6 +46,27 @@ def burn(rounds: int) -> int:
     return total
 
 
+def burn_timed(rounds: int) -> tuple[float, float, float]:
+    started, cpu = time.time(), time.thread_time()
+    burn(rounds)
+    return started, time.time(), time.thread_time() - cpu
+
+
+def free_cpus(rounds: int) -> float:
+    """CPUs this machine gives a raw process pool right now: CPU seconds over wall seconds."""
+    spawn = multiprocessing.get_context("spawn")
+    workers = worker_count()
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=spawn) as pool:
+        list(pool.map(noop_arg, range(workers)))  # started
+        spans = list(pool.map(burn_timed, [rounds] * workers * 2))
+    wall = max(end for _, end, _ in spans) - min(start for start, _, _ in spans)
+    return sum(cpu for _, _, cpu in spans) / wall
+
+
+def noop_arg(_: object) -> None:
+    return None
+
+
 def noop() -> None:
     return None
 
@@ -173,6 +194,7 @@ def main() -> None:
     workers = worker_count()
     rounds = calibrate(args.seconds)
     load_before = os.getloadavg()
+    free_before = free_cpus(rounds // 2)
     # A cluster that outlives the runs, as a deployed one would; the flows reach it by address.
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                       dashboard_address="127.0.0.1:0") as cluster:
@@ -180,12 +202,15 @@ def main() -> None:
         tier = cpu_tier(args.tasks, rounds, args.rounds, address)
         overhead = asyncio.run(per_task(args.noop, args.rounds, address))
     load_after = os.getloadavg()
+    free_after = free_cpus(rounds // 2)
 
     import distributed
 
     print(f"# executors: {os.cpu_count()} CPUs, {workers} worker processes, Python "
-          f"{platform.python_version()}, distributed {distributed.__version__}, load average "
-          f"{load_before[0]:.2f} before / {load_after[0]:.2f} after\n")
+          f"{platform.python_version()}, distributed {distributed.__version__}\n")
+    print(f"Load average {load_before[0]:.2f} before / {load_after[0]:.2f} after; CPUs free "
+          f"for a raw process pool (CPU s / wall s) {free_before:.2f} before / "
+          f"{free_after:.2f} after.\n")
     print(f"## (a) {args.tasks} CPU-bound components of ~{args.seconds} s in one tier "
           f"(whole flow.run, median of {args.rounds})\n")
     print(table(["executor", "median s", "best s", "speed-up vs threads"], tier))
