@@ -172,3 +172,17 @@ def default_registry() -> Registry:
 def resolve(name: str, kind: str) -> Callable[..., Any]:
     """Resolve a registered component by name and kind; used by ``DataFlow.parse``."""
     return default_registry().resolve(name, kind)
+
+
+def components(kind: str | None = None) -> list[Entry]:
+    """Every installed component (optionally of one kind), sorted by name then kind."""
+    return default_registry().components(kind)
+
+
+def describe(name: str, kind: str | None = None) -> list[ComponentInfo]:
+    """Metadata of the components called ``name`` (one per kind); unknown: FlowDefinitionError."""
+    registry = default_registry()
+    found = [e.info() for e in registry.lookup(name) if kind in (None, e.kind)]
+    if not found:
+        raise FlowDefinitionError(registry.unknown_message(name, kind))
+    return found

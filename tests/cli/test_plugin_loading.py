@@ -117,3 +117,22 @@ def test_executor_factories_come_from_the_hook(pm: PluginManager) -> None:
     from adf_core.plugins import executor_factories
 
     assert executor_factories(pm) == {"inline": adf_sample_basic.InlineExecutor}
+
+
+def test_module_level_listing_uses_the_installed_plugins() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from adf_core import registry\n"
+        "assert ('merge', 'transform') in {(e.name, e.kind) for e in registry.components()}\n"
+        "(info,) = registry.describe('merge')\n"
+        "assert info.kind == 'transform' and info.description\n"
+        "try:\n"
+        "    registry.describe('merg')\n"
+        "except ValueError as exc:\n"
+        "    assert \"did you mean 'merge'\" in str(exc)\n"
+        "else:\n"
+        "    raise AssertionError\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
