@@ -176,6 +176,12 @@ def option_docs(doc: str) -> dict[str, str]:
     return docs
 
 
+def doc_body(doc: str) -> str:
+    """A docstring without its first paragraph and its option sections."""
+    parts = doc.split("\n\n")[1:]
+    return "\n\n".join(p for p in parts if not _SECTION.match(p.strip().split("\n")[0])).strip()
+
+
 def type_name(annotation: Any) -> str:
     """A short display form of an annotation: ``int``, ``list[str]``, ``Path | None``."""
     if annotation is inspect.Parameter.empty:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from adf_core.cli.common import echo_json, get_registry, table
-
-SECTION = re.compile(r"^(Args|Arguments|Parameters|Options|Keyword Args):")
 
 if TYPE_CHECKING:
     from adf_core.metadata import ComponentInfo, Option
@@ -182,10 +179,10 @@ def _describe_text(registry: Registry, entry: Entry) -> str:
         lines.extend(f"  {line}" for line in body.splitlines())
         lines.append("")
         lines.append(f"  Set with -o {entry.name}.OPTION=VALUE or ADF_{entry.name.upper()}_OPTION.")
-    rest = "\n\n".join(
-        part for part in info.doc.split("\n\n")[1:] if not SECTION.match(part.strip())
-    )
-    if rest.strip():
+    from adf_core.metadata import doc_body
+
+    rest = doc_body(info.doc)
+    if rest:
         lines.append("")
         lines.extend(f"  {line}".rstrip() for line in rest.splitlines())
     return "\n".join(lines)
