@@ -80,15 +80,17 @@ def adf_command() -> list[str]:
     return [script] if script else [sys.executable, "-m", "adf_core.cli"]
 
 
-def median_ms(command: list[str], env: dict[str, str], runs: int) -> float:
-    for _ in range(2):  # warm the file system cache
-        subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=True)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=True)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+def median_ms(commands: dict[str, list[str]], env: dict[str, str], runs: int) -> dict[str, float]:
+    """Median wall time of each command; rounds interleave the commands, so that a change
+    in the machine's load touches them all alike."""
+    times: dict[str, list[float]] = {label: [] for label in commands}
+    for round_ in range(runs + 2):  # two rounds warm the caches
+        for label, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, env=env, stdout=subprocess.DEVNULL, check=True)
+            if round_ >= 2:
+                times[label].append((time.perf_counter() - start) * 1000)
+    return {label: statistics.median(values) for label, values in times.items()}
 
 
 def main() -> int:
@@ -108,14 +110,14 @@ def main() -> int:
         check = subprocess.run([*adf, "components"], env=env, capture_output=True, text=True)
         found = sum(line[:1] == "d" and line[1:3].isdigit() for line in check.stdout.splitlines())
         assert found == 3 * PLUGINS, f"expected {3 * PLUGINS} dummy components, found {found}"
-        rows = [
-            ("python -c pass", [sys.executable, "-c", "pass"]),
-            ('python -c "import click"', [sys.executable, "-c", "import click"]),
-            ("adf --help", [*adf, "--help"]),
-            ("adf plugins", [*adf, "plugins"]),
-            ("adf run --dry-run (3 tiers)", [*adf, *flow]),
-        ]
-        results = {label: median_ms(command, env, args.runs) for label, command in rows}
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            'python -c "import click"': [sys.executable, "-c", "import click"],
+            "adf --help": [*adf, "--help"],
+            "adf plugins": [*adf, "plugins"],
+            "adf run --dry-run (3 tiers)": [*adf, *flow],
+        }
+        results = median_ms(commands, env, args.runs)
     base, click_ms = results["python -c pass"], results['python -c "import click"']
     print(f"start-up, median of {args.runs} runs, {PLUGINS} dummy plugins installed")
     print(f"{'command':<30} {'ms':>8} {'x pass':>8} {'x click':>8}")
