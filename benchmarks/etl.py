@@ -10,7 +10,8 @@ Three implementations move the same table into a JSON-lines file, each in its ow
   destination, jsonl, uncompressed (``pip install "dlt[sql_database]"``; skipped if absent).
 
 adf also runs on a tenth of the rows: a flat memory profile shows the same peak RSS for both.
-Targets: adf >= 0.8x the floor's rows/s, faster than dlt, flat peak memory.
+Targets: adf >= 0.8x the floor's rows/s, faster than dlt, flat peak memory. Peak RSS is the
+child's VmHWM; "(imports)" is the same before the work started (interpreter + imports).
 
     python benchmarks/etl.py [--rows 1000000] [--only sqlite|postgresql] [--no-dlt]
 
@@ -156,6 +157,19 @@ def run_dlt(url: str, out: Path, limit: int) -> None:
 RUNS = {"floor": run_floor, "adf": run_adf, "dlt": run_dlt}
 
 
+def peak_rss_kb() -> int:
+    """This process's peak RSS. Linux keeps ru_maxrss across fork+exec (a child would report
+    its parent's peak), so read VmHWM, which belongs to the process image."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def child(impl: str, url: str, out: str, limit: int) -> None:
     """Runs in the subprocess: prepare imports, time the work, report one JSON line."""
     import sqlalchemy  # noqa: F401  (every implementation imports it; not part of the timing)
@@ -163,13 +177,18 @@ def child(impl: str, url: str, out: str, limit: int) -> None:
     if impl == "adf":
         import adf_core.runner  # noqa: F401
     target = Path(out)
+    base_kb = peak_rss_kb()
     start = time.perf_counter()
     RUNS[impl](url, target, limit)
     seconds = time.perf_counter() - start
     with open(target, "rb") as handle:
         rows = sum(1 for _ in handle)
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"rows": rows, "seconds": seconds, "peak_mb": peak_kb / 1024}))
+    peak_kb = peak_rss_kb()
+    print(
+        json.dumps(
+            {"rows": rows, "seconds": seconds, "peak_mb": peak_kb / 1024, "base_mb": base_kb / 1024}
+        )
+    )
 
 
 def measure(impl: str, url: str, workdir: Path, limit: int) -> dict[str, Any]:
@@ -227,7 +246,7 @@ def main() -> int:
             plan.append(("dlt", args.rows))
         header = (
             f"{'source':<11} {'implementation':<15} {'rows':>10} {'seconds':>8} "
-            f"{'rows/s':>10} {'vs floor':>9} {'peak RSS':>9}"
+            f"{'rows/s':>10} {'vs floor':>9} {'peak RSS':>9} {'(imports)':>10}"
         )
         results: list[tuple[str, str, dict[str, Any]]] = []
         for db, url in sources:
@@ -256,7 +275,7 @@ def main() -> int:
                 ratio = f"{rate / floor_rate:.2f}x" if floor_rate else "-"
                 print(
                     f"{db:<11} {name:<15} {r['rows']:>10,} {r['seconds']:>8.2f} "
-                    f"{rate:>10,.0f} {ratio:>9} {r['peak_mb']:>7.0f}MB"
+                    f"{rate:>10,.0f} {ratio:>9} {r['peak_mb']:>7.0f}MB {r['base_mb']:>8.0f}MB"
                 )
             verdicts.append(_verdict(db, rows, floor_rate))
         print()
