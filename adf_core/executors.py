@@ -10,6 +10,7 @@ import asyncio
 import concurrent.futures
 import contextvars
 import os
+import threading
 from collections.abc import Callable
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -49,6 +50,9 @@ class ThreadExecutor:
     def __init__(self, max_workers: int = 64, grace: float = 10.0,
                  pool: concurrent.futures.ThreadPoolExecutor | None = None, **_: Any) -> None:
         self.grace = grace
+        #: Called when a cancelled call is abandoned after the grace period: its thread
+        #: still holds a slot of the pool, so a shared pool should be replaced.
+        self.on_abandon: Callable[[], None] | None = None
         self._owned = pool is None
         self._pool = pool or concurrent.futures.ThreadPoolExecutor(
             max_workers=max_workers, thread_name_prefix="adf-worker")
@@ -60,22 +64,68 @@ class ThreadExecutor:
                    on_cancel: Callable[[], None] | None = None) -> Any:
         context = contextvars.copy_context()
         inner = self._pool.submit(context.run, fn, *args, **kwargs)
-        try:
-            return await asyncio.wrap_future(inner)
-        except asyncio.CancelledError:
-            if not inner.cancel() and not inner.done():
-                if on_cancel is not None:
-                    on_cancel()
-                waiter = asyncio.wrap_future(inner)
-                await asyncio.wait([waiter], timeout=self.grace)
-                if waiter.done() and not waiter.cancelled() and waiter.exception() is not None:
-                    # It failed on its own while we waited: a failure to report, not to drop.
-                    raise waiter.exception() from None  # type: ignore[misc]
-            raise
+        return await await_thread(inner, self.grace, on_cancel, self.on_abandon)
 
     async def close(self) -> None:
         if self._owned:
             self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def await_thread(inner: concurrent.futures.Future[Any], grace: float,
+                       on_cancel: Callable[[], None] | None = None,
+                       on_abandon: Callable[[], None] | None = None) -> Any:
+    """Await work running in a thread; on cancellation wait for it up to ``grace`` seconds.
+
+    A thread cannot be interrupted. If it fails on its own while we wait and the run is
+    already failing (a sibling's error cancelled us), its error is reported too; otherwise
+    the cancellation is the outcome.
+    """
+    try:
+        return await asyncio.wrap_future(inner)
+    except asyncio.CancelledError:
+        if inner.cancel() or inner.done():
+            raise
+        if on_cancel is not None:
+            on_cancel()
+        waiter = asyncio.wrap_future(inner)
+        done, _ = await asyncio.wait([waiter], timeout=grace)
+        if not done:
+            if on_abandon is not None:
+                on_abandon()
+            raise
+        late = None if waiter.cancelled() else waiter.exception()
+        if late is not None and _run_failing():
+            raise late from None
+        raise
+
+
+def _run_failing() -> bool:
+    from adf_core.run_info import current_run
+
+    run = current_run()
+    return run is not None and "failed" in run.statuses.values()
+
+
+async def run_in_own_thread(fn: Callable[..., Any], args: list[Any], grace: float,
+                            on_cancel: Callable[[], None] | None = None,
+                            name: str = "adf-stream") -> Any:
+    """Run ``fn(*args)`` on a thread of its own (streaming components live as long as their
+    stream, so they must never wait for, or hold, a slot of the bounded pool)."""
+    inner: concurrent.futures.Future[Any] = concurrent.futures.Future()
+    context = contextvars.copy_context()
+
+    def target() -> None:
+        if not inner.set_running_or_notify_cancel():
+            return
+        try:
+            result = context.run(fn, *args)
+        except BaseException as exc:
+            inner.set_exception(exc)
+        else:
+            inner.set_result(result)
+
+    threading.Thread(target=target, name=name, daemon=True).start()
+    return await await_thread(inner, grace, on_cancel)
 
 
 ExecutorFactory = Callable[..., Any]

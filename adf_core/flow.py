@@ -147,7 +147,12 @@ def _apply_per_alias(tree: Sequence, options: Mapping[str, Mapping[str, Any]],
                      settings: Mapping[str, Mapping[str, Any]]) -> None:
     by_alias: dict[str, Leaf] = {leaf.alias: leaf for leaf in leaves(tree)}
     for table, label in ((options, "options"), (settings, "settings")):
-        for alias in table:
+        if not isinstance(table, Mapping):
+            raise FlowDefinitionError(f"{label} must map aliases to tables, got {table!r}")
+        for alias, value in table.items():
+            if not isinstance(value, Mapping):
+                raise FlowDefinitionError(
+                    f"{label} for {alias!r} must be a table of key = value, got {value!r}")
             if alias not in by_alias:
                 raise FlowDefinitionError(
                     f"{label} given for {alias!r}, which is not in the flow"

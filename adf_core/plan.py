@@ -75,12 +75,15 @@ def call_kind(fn: Callable[..., Any]) -> str:
         call = getattr(type(target), "__call__", None)
         if call is not None and (inspect.isfunction(call) or inspect.ismethod(call)):
             target = call
-    if inspect.isasyncgenfunction(target):
-        return ASYNC_GEN
-    if inspect.isgeneratorfunction(target):
-        return SYNC_GEN
-    if inspect.iscoroutinefunction(target):
-        return ASYNC
+    # A decorator made with functools.wraps keeps the kind of what it wraps.
+    unwrapped = inspect.unwrap(target) if callable(target) else target
+    for candidate in (target, unwrapped):
+        if inspect.isasyncgenfunction(candidate):
+            return ASYNC_GEN
+        if inspect.isgeneratorfunction(candidate):
+            return SYNC_GEN
+        if inspect.iscoroutinefunction(candidate):
+            return ASYNC
     return SYNC
 
 
@@ -101,6 +104,12 @@ class Plan:
                 max_workers=self.defaults.max_threads, thread_name_prefix="adf-worker")
         return self._pool
 
+    def discard_pool(self, pool: concurrent.futures.ThreadPoolExecutor) -> None:
+        """A cancelled run abandoned a thread of ``pool``: later runs get a fresh pool."""
+        if self._pool is pool:
+            self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+
 
 def compile_plan(root: Sequence, defaults: Defaults) -> Plan:
     all_leaves = leaves(root)
@@ -118,6 +127,8 @@ def compile_plan(root: Sequence, defaults: Defaults) -> Plan:
         components.append(leaf.component)
     _plan_streams(root)
     for component in components:
+        if component.is_async:
+            continue  # async components stay on the loop whatever the executor
         if component.executor != "threads" and (component.streaming or component.stream_inputs):
             raise FlowDefinitionError(
                 f"component {component.alias!r} ({component.position}) streams, and streams "

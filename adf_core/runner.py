@@ -8,7 +8,9 @@ simultaneous failure reported.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import random
+import sys
 import threading
 import time
 import uuid
@@ -18,12 +20,31 @@ from typing import Any
 
 from adf_core.definition import Leaf, Node, Parallel, Sequence, render
 from adf_core.errors import ComponentError, FlowError, RunAborted
-from adf_core.executors import Executor, get_factory
+from adf_core.executors import Executor, get_factory, run_in_own_thread
 from adf_core.plan import Plan, PlannedComponent
 from adf_core.result import FlowResult
 from adf_core.run_info import RunInfo, set_current_run
 from adf_core.streams import AnyChannel, Channel, ConsumerGone, LoopChannel, Stream
 from adf_core.tracing import run_logger
+
+
+class _TaskGroup(asyncio.TaskGroup):
+    """asyncio.TaskGroup, with the ``uncancel()`` that Python 3.11 forgets when a child
+    fails while ``__aexit__`` is already waiting (fixed in 3.12). Without it the parent
+    task keeps a phantom cancellation, and an outside cancel cannot be told from a failure.
+    """
+
+    async def __aexit__(self, et: Any, exc: Any, tb: Any) -> Any:
+        requested_before = self._parent_cancel_requested  # type: ignore[attr-defined]
+        try:
+            return await super().__aexit__(et, exc, tb)
+        finally:
+            if (_NEEDS_UNCANCEL and not requested_before
+                    and self._parent_cancel_requested):  # type: ignore[attr-defined]
+                self._parent_task.uncancel()  # type: ignore[attr-defined]
+
+
+_NEEDS_UNCANCEL = sys.version_info < (3, 12)
 
 
 def _equal(a: Any, b: Any) -> bool:
@@ -75,6 +96,9 @@ class _Run:
                                        grace=self.defaults.thread_grace,
                                        address=self.defaults.executor_address, **extra)
                     await executor.start()
+                    if name == "threads":
+                        pool = extra["pool"]
+                        executor.on_abandon = lambda: self.plan.discard_pool(pool)
                     self.executors[name] = executor
         return executor
 
@@ -127,7 +151,7 @@ class _Run:
     async def parallel(self, node: Parallel, ctx: dict[str, Any], upstream: dict[str, Any]
                        ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
         children = node.children
-        async with asyncio.TaskGroup() as tg:
+        async with _TaskGroup() as tg:
             tasks = [
                 tg.create_task(self.leaf(child.component, ctx, upstream))
                 if isinstance(child, Leaf)
@@ -189,11 +213,13 @@ class _Run:
                 self.event("component.started", stage=comp.stage, component=alias,
                            attempt=attempt, executor=self.where(comp))
             attempt_started = time.perf_counter()
+            where: list[str | None] | None = [None] if self.info_on and not comp.is_async \
+                else None
             try:
                 if comp.timeout is None:
-                    value = await self.invoke(comp, args, kwargs)
+                    value = await self.invoke(comp, args, kwargs, where)
                 else:
-                    value = await self.invoke_with_timeout(comp, args, kwargs)
+                    value = await self.invoke_with_timeout(comp, args, kwargs, where)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -216,7 +242,7 @@ class _Run:
                            attempt=attempt, executor=self.where(comp),
                            duration_ms=round((now - attempt_started) * 1000, 3),
                            start=time.time() - (now - attempt_started),
-                           thread=None if comp.is_async else "worker", items=None)
+                           thread=where[0] if where else None, items=None)
             return value
 
     def where(self, comp: PlannedComponent) -> str:
@@ -240,22 +266,38 @@ class _Run:
             self.log.error("component.failed", **fields)
 
     async def invoke_with_timeout(self, comp: PlannedComponent, args: list[Any],
-                                  kwargs: dict[str, Any]) -> Any:
+                                  kwargs: dict[str, Any], where: list[str | None] | None
+                                  ) -> Any:
         deadline = asyncio.timeout(comp.timeout)
         try:
             async with deadline:
-                return await self.invoke(comp, args, kwargs)
+                return await self.invoke(comp, args, kwargs, where)
         except TimeoutError:
             if deadline.expired():
                 raise TimeoutError(f"timed out after {comp.timeout} s") from None
             raise  # the component's own TimeoutError (a socket timeout, say)
 
-    async def invoke(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any]
-                     ) -> Any:
+    async def invoke(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any],
+                     where: list[str | None] | None = None) -> Any:
         if comp.is_async:
             return await comp.fn(*args, **kwargs)
-        executor = await self.executor(comp.executor)
-        return await executor.call(comp.fn, args, kwargs, self.cancel_notice(comp))
+        notice = self.cancel_notice(comp)
+        if comp.stream_inputs:
+            # A stream reader lives as long as its stream: a thread of its own, never a
+            # pool slot that its producer or a fan-out sibling might be waiting for.
+            value = await run_in_own_thread(_call_in_thread, [where, comp.fn, args, kwargs],
+                                            self.defaults.thread_grace, notice,
+                                            name=f"adf-{comp.alias}")
+        else:
+            executor = await self.executor(comp.executor)
+            if where is not None and not executor.remote:
+                value = await executor.call(_call_in_thread, [where, comp.fn, args, kwargs], {},
+                                            notice)
+            else:
+                value = await executor.call(comp.fn, args, kwargs, notice)
+        if inspect.isawaitable(value):  # a plain callable that returned a coroutine
+            value = await value
+        return value
 
     def cancel_notice(self, comp: PlannedComponent) -> Callable[[], None]:
         def notice() -> None:
@@ -294,7 +336,9 @@ class _Run:
 
     def reject_foreign_streams(self, comp: PlannedComponent, args: list[Any],
                                kwargs: dict[str, Any]) -> None:
-        for value in [*args, *kwargs.values()]:
+        named = comp.binding.names
+        asked = [*args, *(v for k, v in kwargs.items() if k in named)]
+        for value in asked:
             if isinstance(value, Stream):
                 raise FlowError(
                     f"component {comp.alias!r} ({comp.position}) takes the stream of "
@@ -412,7 +456,6 @@ class _Run:
             finally:
                 await agen.aclose()
             return
-        executor = await self.executor("threads")
         gen = comp.fn(*args, **kwargs)
 
         def abort() -> None:
@@ -421,7 +464,15 @@ class _Run:
             if comp.stream_inputs:
                 self.release_inputs(comp, abort=True)
 
-        await executor.call(_pump_thread, [gen, stream, channels, sink], {}, abort)
+        await run_in_own_thread(_pump_thread, [gen, stream, channels, sink],
+                                self.defaults.thread_grace, abort, name=f"adf-{comp.alias}")
+
+
+def _call_in_thread(where: list[str | None] | None, fn: Callable[..., Any], args: list[Any],
+                    kwargs: dict[str, Any]) -> Any:
+    if where is not None:
+        where[0] = threading.current_thread().name
+    return fn(*args, **kwargs)
 
 
 def _pump_thread(gen: Any, stream: Stream, channels: list[AnyChannel], sink: list[Any] | None
@@ -518,11 +569,16 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
     status = "failed"
     try:
         try:
-            async with asyncio.TaskGroup() as tg:
+            async with _TaskGroup() as tg:
                 run.tg = tg
                 await run.top(plan.root)
         except BaseExceptionGroup as group:
             error = _pick_error(plan, _flatten(group))
+            if _cancelling() and not isinstance(error, asyncio.CancelledError):
+                # Cancelled from outside: that is the outcome; what failed meanwhile is logged.
+                if run.log is not None:
+                    run.log.warning("flow.cancelled", error=str(error))
+                raise asyncio.CancelledError() from error
             raise error from error.__cause__
         status = "succeeded"
     except asyncio.CancelledError:
@@ -546,5 +602,3 @@ def set_current_run_reset(token: Any) -> None:
 
     _current.reset(token)
 
-
-__all__ = ["execute", "threading"]

@@ -341,12 +341,6 @@ def logged(fn):
     return wrapper
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: a plain callable that returns a coroutine (a functools.wraps decorator around "
-    "an async def, or `lambda x: fetch(x)`) is classified as sync, run in a thread, and the "
-    "coroutine object it returns is stored as its output, never awaited (RuntimeWarning "
-    "'coroutine was never awaited'): the component silently does nothing. Await an awaitable "
-    "result on the loop, or fail with a clear error"))
 def test_a_decorated_coroutine_function_is_awaited_or_clearly_rejected():
     from adf_core import FlowError
 

@@ -226,11 +226,6 @@ def total(numbers) -> dict:
     return {"total": sum(numbers)}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: with max_threads=1 a sync generator and its sync consumer deadlock: the "
-    "producer's pump takes the only worker thread and blocks on the full channel "
-    "(buffer_size) while the consumer waits in the pool queue for a thread. A pump (or a "
-    "stream reader) must not need a pool slot that its partner may be holding"))
 def test_a_sync_stream_pair_runs_with_a_single_worker_thread():
     async def main():
         flow = DataFlow((numbers, total), max_threads=1, buffer_size=2)
@@ -239,11 +234,6 @@ def test_a_sync_stream_pair_runs_with_a_single_worker_thread():
     assert asyncio.run(main())["total"] == 45
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: since 'Keep a flow's worker threads across runs' the thread pool belongs to "
-    "the DataFlow, so concurrent runs of one flow share max_threads: two runs of "
-    "'numbers | total' (sync generator, sync consumer) with max_threads=2 deadlock, both "
-    "producers holding the two threads and both consumers queued; one run alone works"))
 def test_two_concurrent_runs_of_one_streaming_flow_do_not_starve_each_other():
     flow = DataFlow((numbers, total), max_threads=2, buffer_size=2)
     assert flow.run()["total"] == 45  # one run alone is fine
@@ -254,10 +244,6 @@ def test_two_concurrent_runs_of_one_streaming_flow_do_not_starve_each_other():
     assert [r["total"] for r in asyncio.run(main())] == [45, 45]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: since the thread pool is kept across runs, a thread abandoned by a cancelled "
-    "run (after thread_grace) still holds a pool slot, so the next run of the same flow waits "
-    "for it: with max_threads=1 a hung component blocks every later run of the flow forever"))
 def test_a_thread_abandoned_by_a_cancelled_run_does_not_block_the_next_run():
     release = threading.Event()
     calls: list[int] = []
@@ -286,3 +272,37 @@ def test_a_thread_abandoned_by_a_cancelled_run_does_not_block_the_next_run():
         release.set()
     assert result == {"call": 2}
     assert took < 0.5  # far less than the 1 s the abandoned thread still runs
+
+
+def test_abandoning_a_thread_in_one_run_never_cancels_another_run_of_the_same_flow():
+    """Run B's work is queued behind run A's hung thread; A is cancelled and abandons it.
+
+    B was never cancelled: it must complete (on a fresh pool or after the thread frees),
+    not end with a CancelledError because A's pool was shut down with cancel_futures=True.
+    """
+    release = threading.Event()
+    calls: list[int] = []
+
+    def work() -> dict:
+        calls.append(1)
+        call = len(calls)
+        if call == 1:
+            release.wait(1.0)  # run A's call hangs
+        return {"call": call}
+
+    flow = DataFlow(work, max_threads=1, thread_grace=0.02)
+
+    async def main() -> dict:
+        run_a = asyncio.create_task(flow())
+        await asyncio.sleep(0.05)
+        run_b = asyncio.create_task(flow())
+        await asyncio.sleep(0.05)  # B's call is now queued in the pool
+        run_a.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run_a
+        return dict(await asyncio.wait_for(run_b, 5))
+
+    try:
+        assert asyncio.run(main()) == {"call": 2}
+    finally:
+        release.set()

@@ -209,11 +209,6 @@ def test_parse_passes_keyword_defaults_to_the_flow():
     assert flow.plan.defaults.max_concurrency == 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: DataFlow.parse(options={'a': 'x=1'}) (a value that is not a mapping, e.g. a "
-    "pipeline file with `components.a = \"x=1\"`) raises a bare ValueError from dict() "
-    "('dictionary update sequence element #0 ...') instead of a FlowDefinitionError naming the "
-    "alias; options={'a': None} is silently accepted"))
 def test_options_that_are_not_a_mapping_are_a_clear_definition_error():
     with pytest.raises(FlowDefinitionError, match="'a'"):
         DataFlow.parse("a", resolver=Registry(), options={"a": "x=1"})  # type: ignore[dict-item]

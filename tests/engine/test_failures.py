@@ -244,13 +244,6 @@ def test_a_thread_that_outlives_the_grace_period_is_abandoned():
         done.set()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug (from the fix that reports a sync sibling failing during the grace wait): "
-    "ThreadExecutor.call now raises the thread's exception instead of CancelledError even when "
-    "the cancellation came from OUTSIDE the flow, so `async with asyncio.timeout(...)` around "
-    "`await flow()` raises ComponentError instead of TimeoutError and task.cancel() ends the "
-    "task with ComponentError: the caller's cancellation is swallowed. Re-raise CancelledError "
-    "when the current task itself is being cancelled (attach the failure as a note or log it)"))
 def test_an_outside_cancellation_stays_a_cancellation_even_if_a_thread_then_fails():
     def failing():
         time.sleep(0.1)

@@ -97,10 +97,6 @@ def test_a_stream_nobody_reads_is_collected_into_the_result():
     assert result["rows"] == [{"id": i} for i in range(5)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: a **kwargs component two or more stages after a generator receives the whole "
-    "context, which still holds the producer's Stream handle, so reject_foreign_streams raises "
-    "FlowError 'takes the stream of ...' although the component never asked for the stream"))
 def test_a_kwargs_component_after_a_streaming_stage_still_runs():
     def consume(rows) -> dict:
         return {"count": sum(1 for _ in rows)}

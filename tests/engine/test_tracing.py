@@ -101,10 +101,6 @@ def test_retries_emit_component_retrying(events):
     assert named(events, "component.finished")[0]["attempt"] == 3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: component.finished reports thread='worker' (a constant) for every sync "
-    "component instead of the name of the worker thread it ran in, as the contract says "
-    "('thread (thread name or None)'); the trace file cannot tell threads apart"))
 def test_component_finished_names_the_worker_thread(events):
     seen = {}
 

@@ -104,8 +104,6 @@ def test_sync_streaming_components_are_refused_before_the_run() -> None:
         DataFlow((step(jobs.numbers, executor="processes"), jobs.use_lock))
 
 
-@pytest.mark.xfail(reason="plan.py refuses every streaming component on a non-thread "
-                          "executor, async ones included (reported to the lead)", strict=False)
 def test_async_streams_stay_on_the_loop_whatever_the_executor() -> None:
     async def numbers() -> Any:
         for number in range(3):
