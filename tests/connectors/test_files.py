@@ -216,3 +216,32 @@ def test_file_to_file_through_the_engine_with_merge(tmp_path):
     ]
     assert result.outputs["file"].records == 3
     assert oct(out.stat().st_mode & 0o777) != oct(0o600)  # not the temporary file's mode
+
+
+def test_a_cancelled_run_leaves_no_file(tmp_path):
+    """Cancelling `await flow(...)` while the destination consumes the stream cleans up."""
+    import asyncio
+    import threading
+
+    path = tmp_path / "out.jsonl"
+    writing = threading.Event()
+
+    def endless():
+        n = 0
+        while True:
+            yield [{"id": n}]
+            n += 1
+            if n == 10:
+                writing.set()
+
+    async def main():
+        flow = DataFlow((endless, step(write_file, name="out", options={"path": str(path)})))
+        task = asyncio.ensure_future(flow({}))
+        await asyncio.get_running_loop().run_in_executor(None, writing.wait, 10)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert not path.exists()
+    assert leftovers(tmp_path) == []
