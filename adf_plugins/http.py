@@ -2,8 +2,9 @@
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
+from urllib.parse import urljoin
 
 from adf_core.hookspecs import hookimpl
 from adf_plugins._common import safe_url
@@ -30,39 +31,51 @@ async def request_with_retries(
     max_retries: int,
     backoff: float,
     request_timeout: float,
+    client: Any = None,
     **kwargs: Any,
 ) -> Any:
     """Send one request; retry 429, 5xx and transport errors with exponential backoff + jitter.
 
     A `Retry-After` header (seconds) overrides the computed delay (capped at 60 s). After the
-    last attempt the error names the status and the URL (without its password).
+    last attempt the error names the status and the URL (without its password). Without a
+    ``client`` (an ``httpx.AsyncClient``), one is opened for this request.
     """
     import httpx
 
-    async with httpx.AsyncClient(timeout=request_timeout, follow_redirects=True) as client:
-        attempt = 0
-        while True:
-            delay = backoff * (2**attempt) * (1 + random.random() / 2)
-            try:
-                response = await client.request(method, url, **kwargs)
-            except httpx.TransportError as exc:
-                if attempt >= max_retries:
-                    raise ConnectionError(
-                        f"{method} {safe_url(url)} failed after {attempt + 1} attempt(s): "
-                        f"{type(exc).__name__}: {exc}"
-                    ) from exc
-            else:
-                if response.status_code not in RETRY_STATUSES or attempt >= max_retries:
-                    if response.is_error:
-                        raise RuntimeError(
-                            f"{method} {safe_url(url)} answered {response.status_code} "
-                            f"{response.reason_phrase} after {attempt + 1} attempt(s): "
-                            f"{response.text[:200]}"
-                        )
-                    return response
-                delay = _retry_after(response, delay)
-            attempt += 1
-            await asyncio.sleep(delay)
+    if client is None:
+        async with httpx.AsyncClient(timeout=request_timeout, follow_redirects=True) as own:
+            return await _send(own, method, url, max_retries, backoff, kwargs)
+    return await _send(client, method, url, max_retries, backoff, kwargs)
+
+
+async def _send(
+    client: Any, method: str, url: str, max_retries: int, backoff: float, kwargs: dict[str, Any]
+) -> Any:
+    import httpx
+
+    attempt = 0
+    while True:
+        delay = backoff * (2**attempt) * (1 + random.random() / 2)
+        try:
+            response = await client.request(method, url, **kwargs)
+        except httpx.TransportError as exc:
+            if attempt >= max_retries:
+                raise ConnectionError(
+                    f"{method} {safe_url(url)} failed after {attempt + 1} attempt(s): "
+                    f"{type(exc).__name__}: {exc}"
+                ) from exc
+        else:
+            if response.status_code not in RETRY_STATUSES or attempt >= max_retries:
+                if response.is_error:
+                    raise RuntimeError(
+                        f"{method} {safe_url(url)} answered {response.status_code} "
+                        f"{response.reason_phrase} after {attempt + 1} attempt(s): "
+                        f"{response.text[:200]}"
+                    )
+                return response
+            delay = _retry_after(response, delay)
+        attempt += 1
+        await asyncio.sleep(delay)
 
 
 def _pick(data: Any, path: str | None, url: str) -> Any:
@@ -85,54 +98,81 @@ async def read_http(
     params: dict[str, str] | None = None,
     body: dict[str, Any] | None = None,
     records_path: str | None = None,
+    next_path: str | None = None,
+    max_pages: int = 1000,
     request_timeout: float = 30.0,
     max_retries: int = 3,
     backoff: float = 0.5,
-) -> list[Record]:
-    """Read records from a JSON API response.
+) -> AsyncIterator[list[Record]]:
+    """Read records from a JSON API, page by page.
 
     A JSON list of objects gives one record per object; a JSON object gives one record, or
-    with `records_path` (`data.items`) the list found there. Requests time out after
-    `request_timeout` seconds; 429 and 5xx answers and connection errors are retried
+    with `records_path` (`data.items`) the list found there. Pages are followed through a
+    `Link: <...>; rel="next"` header, or the URL found at `next_path` in the response
+    (`links.next`), up to `max_pages`; each page is one batch of the stream. Requests time out
+    after `request_timeout` seconds; 429 and 5xx answers and connection errors are retried
     `max_retries` times with exponential backoff and jitter (honouring `Retry-After`).
 
     Args:
         url: the API URL.
         method: HTTP method.
         headers: request headers (a JSON object or key=value pairs on the CLI).
-        params: query string parameters.
+        params: query string parameters (of the first request; next pages carry their own).
         body: JSON request body (for POST and friends).
         records_path: dotted path to the list of records inside the response object.
+        next_path: dotted path to the next page's URL in the response (absolute or relative).
+        max_pages: stop after this many pages.
         request_timeout: seconds before a request times out.
         max_retries: retries after the first attempt, on 429, 5xx and connection errors.
         backoff: first retry delay in seconds (doubled on each retry, plus jitter).
     """
-    response = await request_with_retries(
-        method.upper(),
-        url,
-        max_retries=max(int(max_retries), 0),
-        backoff=backoff,
-        request_timeout=request_timeout,
-        headers=headers,
-        params=params,
-        json=body,
-    )
-    try:
-        data = response.json()
-    except ValueError:
-        raise ValueError(
-            f"{safe_url(url)} did not answer JSON (content-type "
-            f"{response.headers.get('content-type')!r}): {response.text[:120]!r}"
-        ) from None
-    data = _pick(data, records_path, url)
-    records = data if isinstance(data, list) else [data]
-    for number, record in enumerate(records, start=1):
-        if not isinstance(record, dict):
-            raise ValueError(
-                f"{safe_url(url)}: record {number} of the response is a "
-                f"{type(record).__name__}, not an object (set `records_path`?)"
+    import httpx
+
+    page_url: str | None = url
+    pages = 0
+    async with httpx.AsyncClient(timeout=request_timeout, follow_redirects=True) as client:
+        while page_url and pages < max(int(max_pages), 1):
+            response = await request_with_retries(
+                method.upper(),
+                page_url,
+                max_retries=max(int(max_retries), 0),
+                backoff=backoff,
+                request_timeout=request_timeout,
+                client=client,
+                headers=headers,
+                params=params if pages == 0 else None,
+                json=body,
             )
-    return records
+            pages += 1
+            try:
+                data = response.json()
+            except ValueError:
+                raise ValueError(
+                    f"{safe_url(page_url)} did not answer JSON (content-type "
+                    f"{response.headers.get('content-type')!r}): {response.text[:120]!r}"
+                ) from None
+            records = _pick(data, records_path, page_url)
+            records = records if isinstance(records, list) else [records]
+            for number, record in enumerate(records, start=1):
+                if not isinstance(record, dict):
+                    raise ValueError(
+                        f"{safe_url(page_url)}: record {number} of page {pages} is a "
+                        f"{type(record).__name__}, not an object (set `records_path`?)"
+                    )
+            if records:
+                yield records
+            page_url = _next_page(response, data, next_path, page_url)
+
+
+def _next_page(response: Any, data: Any, next_path: str | None, current: str) -> str | None:
+    if next_path:
+        try:
+            found = _pick(data, next_path, current)
+        except KeyError:
+            return None
+        return urljoin(current, found) if isinstance(found, str) and found else None
+    link = response.links.get("next", {}).get("url")
+    return urljoin(current, link) if link else None
 
 
 @hookimpl
