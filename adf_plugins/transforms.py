@@ -5,6 +5,7 @@ Each reads every member of ``upstream`` (definition order) or the context keys n
 """
 
 from collections.abc import Callable, Iterator, Mapping
+from decimal import Decimal
 from typing import Any
 
 from adf_core.hookspecs import hookimpl
@@ -170,7 +171,8 @@ def compare(
     Returns ``{"added": [...], "removed": [...], "changed": [...]}``, merged into the flow
     context (so `-o out.input=changed` writes one kind). `added` holds source records whose key
     is not in the target, `removed` target records whose key is not in the source, `changed`
-    the source version of records whose compared fields differ. A destination that reads
+    the source version of records whose compared fields differ (numbers compare by value
+    across types, so a NUMERIC 1.10 equals a DOUBLE 1.1). A destination that reads
     compare's output as a whole (its `upstream`) writes every record with one more field,
     `_change`, naming its kind.
 
@@ -210,13 +212,27 @@ def compare(
                 added.append(record)
                 continue
             names = compared or [f for f in record if f not in key_fields]
-            if any(record.get(f) != other.get(f) for f in names):
+            if any(_differ(record.get(f), other.get(f)) for f in names):
                 changed.append(record)
     removed = list(target_by_key.values())
     return LabelledDatasets(added=added, removed=removed, changed=changed)
 
 
 _MISSING: Any = object()
+
+
+def _differ(a: Any, b: Any) -> bool:
+    """Values differ; numbers compare by value across types (NUMERIC 1.10 == DOUBLE 1.1)."""
+    if a == b:
+        return False
+    numbers = (int, float, Decimal)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool | type(b)):
+        try:
+            return float(a) != float(b)
+        except (OverflowError, ValueError):
+            return True
+    return True
+
 
 # The CLI name of filter_records is "filter" (a Python function cannot shadow the builtin here).
 filter_records.__name__ = "filter"

@@ -165,3 +165,12 @@ def test_compare_output_written_whole_labels_each_record(tmp_path):
     labelled = [(r["id"], r["_change"]) for r in read_jsonl(tmp_path / "all.jsonl")]
     assert labelled == [(1, "added"), (4, "removed"), (2, "changed")]
     assert read_jsonl(tmp_path / "changed.jsonl") == [SOURCE[1]]  # one kind alone: no label
+
+
+def test_compare_treats_equal_numbers_of_different_types_as_unchanged():
+    from decimal import Decimal
+
+    source = [{"id": 1, "amount": Decimal("0.10")}, {"id": 2, "amount": Decimal("2.50")}]
+    target = [{"id": 1, "amount": 0.1}, {"id": 2, "amount": 2.25}]
+    result = compare(key="id", upstream={"source": source, "target": target})
+    assert [r["id"] for r in result["changed"]] == [2]
