@@ -2,16 +2,17 @@
 
 Every record is first written to a local temporary file (in memory up to a few megabytes,
 then on disk); the upload starts only when the last record was written, the input ended
-normally and no other component of the run has failed. A run that fails part-way therefore
-leaves no object behind, and no partial one: S3 makes an object visible only when its upload
-completes, and boto3 aborts a multipart upload that fails.
+normally, the other destinations of the run are ready to commit too, and no component of the
+run has failed. A run that fails part-way therefore leaves no object behind, and no partial
+one: S3 makes an object visible only when its upload completes, and boto3 aborts a multipart
+upload that fails.
 """
 
 from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -36,10 +37,6 @@ class S3Written:
     @property
     def records(self) -> int:
         return sum(self.objects.values())
-
-
-class FlowFailedError(RuntimeError):
-    """Another component of the run failed, so nothing was uploaded."""
 
 
 def s3_destination(
@@ -86,7 +83,8 @@ def s3_destination(
         suffix = extension(fmt) + (".gz" if gzip else "")
         plan = [(f"{prefix}{name}{suffix}", [data]) for name, data in inputs]
 
-    with _Spools() as spools:
+    what = ", ".join(s3_uri(bucket, object_key) for object_key, _ in plan) or "no object"
+    with _Spools() as spools, _commit_group(what) as ready:
         written: list[tuple[str, str, IO[bytes], int]] = []
         for object_key, datasets in plan:
             fmt = resolve_format(format, object_key)
@@ -97,11 +95,12 @@ def s3_destination(
             )
             for data in datasets:
                 for batch in iter_batches(data):
+                    _raise_if_run_failed(what)  # stop early rather than spool what is never sent
                     for record in batch:
                         writer.write(record)
             writer.close()
             written.append((object_key, fmt, out, writer.count))
-        _check_run_still_ok()
+        ready()
         return _upload_all(make_client(endpoint_url, region), bucket, written)
 
 
@@ -116,17 +115,32 @@ def _resolve_compression(compression: str | None, key: str | None) -> bool:
     raise ValueError(f"unknown compression {compression!r}: expected gzip or none")
 
 
-def _check_run_still_ok() -> None:
-    """Refuse to publish when another component of this run has already failed."""
-    from adf_core.run_info import current_run
+def _raise_if_run_failed(what: str) -> None:
+    """Raise ``RunAborted`` once another component of this run failed (the engine then
+    reports that component's error, and this one as its consequence)."""
+    from adf_core import current_run
 
     run = current_run()
-    if run is None:
+    if run is not None:
+        run.raise_if_failed(what)
+
+
+@contextlib.contextmanager
+def _commit_group(what: str) -> Iterator[Callable[[], None]]:
+    """Join the run's commit group, so that sibling destinations commit together.
+
+    The built-in ``file`` and ``db`` destinations wait for each other (and for us) before
+    they commit, and we wait for them before uploading: a sibling that fails on its last
+    record then stops the upload. The group lives in ``adf_plugins._commit`` until the core
+    exposes it; without it, the check for failed components right before the upload remains.
+    """
+    try:
+        from adf_plugins._commit import commit_group
+    except ImportError:
+        yield lambda: _raise_if_run_failed(what)
         return
-    failed = sorted(alias for alias, status in dict(run.statuses).items() if status == "failed")
-    if failed:
-        names = ", ".join(map(repr, failed))
-        raise FlowFailedError(f"not uploading: {names} failed in this run")
+    with commit_group(what) as ready:
+        yield ready
 
 
 def _upload_all(

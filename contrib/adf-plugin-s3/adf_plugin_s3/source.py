@@ -46,6 +46,8 @@ def s3_source(
         raise ValueError("s3 source: give exactly one of `key` or `prefix`")
     if batch_size < 1:
         raise ValueError(f"s3 source: batch_size must be at least 1, not {batch_size}")
+    if format is not None:
+        resolve_format(format, None)  # an unknown format fails before any request
     csv_options = CsvOptions(delimiter=delimiter, infer_types=infer_types)
     client = make_client(endpoint_url, region)
     keys = [key] if key is not None else list(_list_keys(client, bucket, prefix or ""))

@@ -11,8 +11,8 @@ import json
 
 import pytest
 from adf_plugin_s3 import S3RecordError, S3Written, s3_destination
-from adf_plugin_s3.destination import FlowFailedError
 
+from adf_core import RunAborted
 from adf_core.run_info import RunInfo, set_current_run
 
 ORDERS = [{"id": 1, "total": 10}, {"id": 2, "total": 20}]
@@ -157,14 +157,35 @@ def test_large_objects_go_through_multipart_and_leave_no_upload_behind(bucket):
 def test_nothing_is_uploaded_once_another_component_of_the_run_failed(bucket):
     run = RunInfo(run_id="r1", flow="src | s3, other", started_at=0.0)
     run.statuses["other"] = "failed"
-    token = set_current_run(run)
+    set_current_run(run)
     try:
-        with pytest.raises(FlowFailedError, match="'other' failed"):
+        with pytest.raises(RunAborted, match="'other' failed"):
             s3_destination(**bucket.options(key="o.jsonl"), upstream={"src": ORDERS})
     finally:
         set_current_run(None)
-        del token
 
+    assert bucket.keys() == []
+
+
+def test_a_sibling_failing_while_records_are_written_stops_the_destination(bucket):
+    run = RunInfo(run_id="r2", flow="src | s3, other", started_at=0.0)
+    seen = []
+
+    def batches():
+        for i in range(100):
+            seen.append(i)
+            if i == 2:
+                run.statuses["other"] = "failed"  # what the engine records for a sibling
+            yield [{"id": i}]
+
+    set_current_run(run)
+    try:
+        with pytest.raises(RunAborted, match="'other' failed"):
+            s3_destination(**bucket.options(key="o.jsonl"), upstream={"src": batches()})
+    finally:
+        set_current_run(None)
+
+    assert seen == [0, 1, 2]
     assert bucket.keys() == []
 
 

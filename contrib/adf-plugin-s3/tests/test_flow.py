@@ -159,6 +159,36 @@ def test_a_failing_sibling_destination_leaves_no_object(bucket):
     assert bucket.pending_multipart_uploads() == []
 
 
+@needs_registry
+def test_a_sibling_file_destination_failing_on_its_last_record_stops_the_upload(bucket, tmp_path):
+    from adf_core.registry import resolve
+
+    # The s3 destination is ready to upload long before the file destination reaches its
+    # last record, which fails it (its csv header comes from the first record). The run's
+    # commit group makes the s3 destination wait for its sibling, then give up.
+    data = {
+        "few": [{"id": i} for i in range(10_000)],
+        "many": [{"id": i} for i in range(100_000)] + [{"id": -1, "late": "field"}],
+    }
+    out = tmp_path / "out.csv"
+    flow = DataFlow((
+        step(lambda: data, name="src"),
+        (
+            s3_dest(bucket, key="out.jsonl", input=["few"]),
+            step(resolve("file", "destination"), name="file",
+                 options={"path": str(out), "input": ["many"]}),
+        ),
+    ))
+
+    with pytest.raises(ComponentError) as caught:
+        flow.run()
+
+    assert [error.component for error in caught.value.errors] == ["file"]
+    assert "record 100001" in str(caught.value)
+    assert bucket.keys() == []
+    assert not out.exists()
+
+
 @needs_cli
 def test_adf_run_from_the_command_line(bucket):
     bucket.put_jsonl("in.jsonl", ORDERS)
