@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from importlib.util import find_spec
 
 import pytest
 from adf_plugin_s3 import S3RecordError, S3Written, s3_destination, s3_source
@@ -13,22 +12,6 @@ from adf_plugin_s3 import S3RecordError, S3Written, s3_destination, s3_source
 from adf_core import ComponentError, DataFlow, step
 
 ORDERS = [{"id": i, "total": i * 10} for i in range(1, 8)]
-
-
-def _landed(*modules: str) -> bool:
-    return all(find_spec(module) is not None for module in modules)
-
-
-needs_registry = pytest.mark.xfail(
-    not _landed("adf_core.registry", "adf_core.plugins"),
-    reason="the plugin registry (adf_core.registry) has not landed yet",
-    strict=False,
-)
-needs_cli = pytest.mark.xfail(
-    not _landed("adf_core.cli", "adf_core.registry"),
-    reason="the adf CLI (adf_core.cli) has not landed yet",
-    strict=False,
-)
 
 
 def orders():
@@ -63,7 +46,6 @@ def test_the_s3_source_feeds_a_python_transform(bucket):
     assert result["total"] == 280
 
 
-@needs_registry
 def test_round_trip_s3_to_s3_by_name_with_a_format_change(bucket):
     bucket.put("in/a.csv", "id,city\n1,Lyon\n2,Zürich\n")
     bucket.put_jsonl("in/b.jsonl", [{"id": "3", "city": "Oslo"}])
@@ -84,7 +66,6 @@ def test_round_trip_s3_to_s3_by_name_with_a_format_change(bucket):
     ]
 
 
-@needs_registry
 def test_split_feeds_one_object_per_part_under_a_prefix(bucket):
     bucket.put_jsonl("in.jsonl", [
         {"id": 1, "region": "eu"}, {"id": 2, "region": "us"}, {"id": 3, "region": "eu"}
@@ -105,7 +86,6 @@ def test_split_feeds_one_object_per_part_under_a_prefix(bucket):
     assert [r["id"] for r in bucket.get_jsonl("by-region/us.jsonl")] == [2]
 
 
-@needs_registry
 def test_a_bad_record_read_fails_the_run_naming_it_and_writes_nothing(bucket):
     bucket.put("in.jsonl", '{"id": 1}\n{"id": 2}\n{"id": 3\n{"id": 4}\n')
     flow = DataFlow.parse(
@@ -159,7 +139,6 @@ def test_a_failing_sibling_destination_leaves_no_object(bucket):
     assert bucket.pending_multipart_uploads() == []
 
 
-@needs_registry
 def test_a_sibling_file_destination_failing_on_its_last_record_stops_the_upload(bucket, tmp_path):
     from adf_core.registry import resolve
 
@@ -189,7 +168,6 @@ def test_a_sibling_file_destination_failing_on_its_last_record_stops_the_upload(
     assert not out.exists()
 
 
-@needs_cli
 def test_adf_run_from_the_command_line(bucket):
     bucket.put_jsonl("in.jsonl", ORDERS)
     options = {
@@ -210,7 +188,6 @@ def test_adf_run_from_the_command_line(bucket):
     assert lines[1:] == [f"{r['id']},{r['total']}" for r in ORDERS]
 
 
-@needs_cli
 def test_adf_run_reports_a_bad_record_and_exits_1(bucket, monkeypatch):
     bucket.put("in.jsonl", '{"id": 1}\nnot json\n')
     # No endpoint option: boto3's own configuration chain supplies it.

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import typing
 from importlib.metadata import entry_points
-from importlib.util import find_spec
 
 import adf_plugin_s3
 import pluggy
@@ -17,22 +16,6 @@ from adf_plugin_s3 import s3_destination, s3_source
 from adf_core import hookspecs
 
 RESERVED = {"upstream", "context"}
-
-
-def _landed(*modules: str) -> bool:
-    return all(find_spec(module) is not None for module in modules)
-
-
-needs_registry = pytest.mark.xfail(
-    not _landed("adf_core.registry", "adf_core.plugins"),
-    reason="the plugin registry (adf_core.registry) has not landed yet",
-    strict=False,
-)
-needs_cli = pytest.mark.xfail(
-    not _landed("adf_core.cli", "adf_core.registry"),
-    reason="the adf CLI (adf_core.cli) has not landed yet",
-    strict=False,
-)
 
 
 def test_entry_point_in_group_adf():
@@ -53,7 +36,6 @@ def test_hooks_provide_an_s3_source_and_an_s3_destination():
     assert pm.hook.adf_transforms() == []
 
 
-@needs_registry
 def test_the_registry_resolves_s3_by_position():
     from adf_core.registry import resolve
 
@@ -82,7 +64,6 @@ def test_importing_the_plugin_does_not_import_boto3():
     assert out.stdout.strip() == "[]"
 
 
-@needs_cli
 def test_adf_plugins_and_adf_describe_show_it():
     def adf(*args: str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "adf_core.cli", *args]
