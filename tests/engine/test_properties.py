@@ -97,10 +97,14 @@ class Journal:
         self.end: dict[str, int] = {}
         self.saw_context: dict[str, set[str]] = {}
         self.saw_upstream: dict[str, dict[str, Any]] = {}
+        self.running = 0
+        self.peak = 0
 
     def stamp(self, table: dict[str, int], name: str) -> None:
         with self.lock:
             table[name] = next(self.counter)
+            self.running += 1 if table is self.start else -1
+            self.peak = max(self.peak, self.running)
 
     def component(self, name: str, is_async: bool):
         if is_async:
@@ -192,6 +196,7 @@ def expected_views(tree: Any, seen: frozenset, upstream: tuple, out: dict) -> No
 @settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tree=trees, data=st.data())
 def test_random_series_parallel_flows_respect_every_order_constraint(tree, data):
+    """Under any max_concurrency/max_threads: order, context views, upstream and the limit."""
     tree = name_leaves(tree, itertools.count())
     names = leaves_of(tree)
     journal = Journal()
@@ -199,13 +204,17 @@ def test_random_series_parallel_flows_respect_every_order_constraint(tree, data)
     fns = {name: journal.component(name, is_async) for name, is_async in zip(names, kinds,
                                                                               strict=True)}
     definition = to_definition(tree, "top", False, fns, data.draw)
-    flow = DataFlow(definition)
+    limit = data.draw(st.sampled_from([None, 1, 2, 3]), label="max_concurrency")
+    threads = data.draw(st.sampled_from([None, 1, 2]), label="max_threads")
+    flow = DataFlow(definition, max_concurrency=limit, max_threads=threads)
     root = canonical_root(tree)
     assert engine_shape(flow.tree) == root
 
     result = flow.run({"seed": 1})
 
     assert set(journal.end) == set(names)
+    if limit is not None:
+        assert journal.peak <= limit
     assert dict(result) == {"seed": 1, **dict.fromkeys(names, True)}
     for earlier, later in order_constraints(root):
         last_end = max(journal.end[n] for n in earlier)

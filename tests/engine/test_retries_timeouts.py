@@ -217,3 +217,43 @@ def test_bad_step_settings_name_the_component():
     with pytest.raises(FlowDefinitionError) as caught:
         DataFlow((sleeper, step(sleeper, name="late", timeout=-1)))
     assert "'late'" in str(caught.value) and "stage 2" in str(caught.value)
+
+
+def test_cancelling_the_flow_during_a_retry_backoff_stops_retrying():
+    attempts: list[int] = []
+
+    async def flaky() -> None:
+        attempts.append(1)
+        raise ConnectionError("down")
+
+    async def main() -> None:
+        task = asyncio.create_task(DataFlow(flaky, retries=5, retry_delay=10)())
+        while not attempts:
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.02)  # now in the first backoff sleep (5 to 10 s)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    began = time.perf_counter()
+    asyncio.run(main())
+    assert attempts == [1]
+    assert time.perf_counter() - began < 5  # did not sit out the backoff
+
+
+def test_a_sibling_failure_stops_a_component_waiting_to_retry():
+    attempts: list[int] = []
+
+    async def flaky() -> None:
+        attempts.append(1)
+        raise ConnectionError("down")
+
+    async def broken() -> None:
+        while not attempts:
+            await asyncio.sleep(0.005)
+        raise ValueError("fatal")
+
+    with pytest.raises(ComponentError) as caught:
+        DataFlow(((step(flaky, retries=5), broken),), retry_delay=10).run()
+    assert caught.value.component == "broken"
+    assert attempts == [1]
