@@ -39,7 +39,7 @@ async def main():
     data_flow_transform = (data_merge,)
     data_flow_destination = (destination,)
 
-    data_flow_definition = (data_flow_source,) + data_flow_transform + (data_flow_destination,)
+    data_flow_definition = (data_flow_source,) + data_flow_transform + (data_flow_destination,)  # noqa: RUF005 - the seed's own spelling
 
     dataflow = DataFlow(data_flow_definition)
     params = {"endpointA": "A", "endpointB": "B"}
