@@ -95,7 +95,7 @@ async def await_thread(inner: concurrent.futures.Future[Any], grace: float,
             raise
         late = None if waiter.cancelled() else waiter.exception()
         if late is not None and _run_failing():
-            raise late  # keeps its own cause chain
+            raise late from late.__cause__  # keeps its own cause chain
         raise
 
 
