@@ -414,7 +414,7 @@ class _Run:
             self.event("component.finished", stage=comp.stage, component=alias, attempt=1,
                        executor=self.where(comp), duration_ms=round((now - started) * 1000, 3),
                        start=time.time() - (now - started),
-                       thread=None if comp.is_async else "worker",
+                       thread=None if comp.is_async else f"adf-{alias}",
                        items=stream.items, records=stream.records)
 
     async def _pump(self, comp: PlannedComponent, stream: Stream, channels: list[AnyChannel],
