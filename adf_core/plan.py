@@ -108,7 +108,7 @@ class Plan:
         """A cancelled run abandoned a thread of ``pool``: later runs get a fresh pool."""
         if self._pool is pool:
             self._pool = None
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=False)  # work other runs queued there still runs
 
 
 def compile_plan(root: Sequence, defaults: Defaults) -> Plan:

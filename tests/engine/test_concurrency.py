@@ -274,12 +274,6 @@ def test_a_thread_abandoned_by_a_cancelled_run_does_not_block_the_next_run():
     assert took < 0.5  # far less than the 1 s the abandoned thread still runs
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug (introduced by 57a4023 'fresh pool after an abandoned thread'): "
-    "Plan.discard_pool() calls pool.shutdown(cancel_futures=True) on the pool that all runs "
-    "of the flow share, so work that ANOTHER, uncancelled run has queued in it is cancelled "
-    "and that run ends with a spurious CancelledError. Replace the pool without "
-    "cancel_futures (let queued work drain, or resubmit it)"))
 def test_abandoning_a_thread_in_one_run_never_cancels_another_run_of_the_same_flow():
     """Run B's work is queued behind run A's hung thread; A is cancelled and abandons it.
 
