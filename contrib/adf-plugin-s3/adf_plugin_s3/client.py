@@ -21,3 +21,19 @@ def make_client(endpoint_url: str | None = None, region: str | None = None) -> A
 
 def s3_uri(bucket: str, key: str) -> str:
     return f"s3://{bucket}/{key}"
+
+
+def check_bucket(client: Any, bucket: str) -> None:
+    """Fail fast on a bucket that does not exist or an endpoint that does not answer.
+
+    A ``403`` says nothing (the credentials may lack ``s3:ListBucket`` yet may write): the
+    request that follows will tell.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        client.head_bucket(Bucket=bucket)
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in ("404", "NoSuchBucket"):
+            raise FileNotFoundError(f"the bucket {bucket!r} does not exist") from None

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from adf_plugin_s3.client import make_client, s3_uri
+from adf_plugin_s3.client import check_bucket, make_client, s3_uri
 from adf_plugin_s3.formats import (
     CONTENT_TYPES,
     RecordWriter,
@@ -74,6 +74,8 @@ def s3_destination(
 
     if (key is None) == (prefix is None):
         raise ValueError("s3 destination: give exactly one of `key` or `prefix`")
+    if key is not None and not key.strip("/"):
+        raise ValueError(f"s3 destination: {key!r} is not an object key")
     gzip = _resolve_compression(compression, key)
     inputs = select_inputs(upstream, context, input)
     if key is not None:
@@ -83,6 +85,10 @@ def s3_destination(
         suffix = extension(fmt) + (".gz" if gzip else "")
         plan = [(f"{prefix}{name}{suffix}", [data]) for name, data in inputs]
 
+    # Before reading any input: a missing bucket or a dead endpoint fails now, not after the
+    # whole input was spooled and sibling destinations got ready to commit.
+    client = make_client(endpoint_url, region)
+    check_bucket(client, bucket)
     what = ", ".join(s3_uri(bucket, object_key) for object_key, _ in plan) or "no object"
     with _Spools() as spools, _commit_group(what) as ready:
         written: list[tuple[str, str, IO[bytes], int]] = []
@@ -101,7 +107,7 @@ def s3_destination(
             writer.close()
             written.append((object_key, fmt, out, writer.count))
         ready()
-        return _upload_all(make_client(endpoint_url, region), bucket, written)
+        return _upload_all(client, bucket, written)
 
 
 def _resolve_compression(compression: str | None, key: str | None) -> bool:

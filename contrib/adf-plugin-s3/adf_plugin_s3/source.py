@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from adf_plugin_s3.client import make_client, s3_uri
+from adf_plugin_s3.client import check_bucket, make_client, s3_uri
 from adf_plugin_s3.formats import CsvOptions, is_gzip, read_records, resolve_format
 
 
@@ -50,6 +50,8 @@ def s3_source(
         resolve_format(format, None)  # an unknown format fails before any request
     csv_options = CsvOptions(delimiter=delimiter, infer_types=infer_types)
     client = make_client(endpoint_url, region)
+    if prefix is not None:
+        check_bucket(client, bucket)
     keys = [key] if key is not None else list(_list_keys(client, bucket, prefix or ""))
     batch: list[dict[str, Any]] = []
     for object_key in keys:
@@ -84,6 +86,8 @@ def _read_object(
         response = client.get_object(Bucket=bucket, Key=key)
     except client.exceptions.NoSuchKey:
         raise FileNotFoundError(f"s3 source: {uri} does not exist") from None
+    except client.exceptions.NoSuchBucket:
+        raise FileNotFoundError(f"s3 source: the bucket {bucket!r} does not exist") from None
     body = response["Body"]
     try:
         fmt = resolve_format(fmt, key)

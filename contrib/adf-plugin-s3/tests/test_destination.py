@@ -195,9 +195,25 @@ def test_a_non_record_item_is_an_error(bucket):
     assert bucket.keys() == []
 
 
-@pytest.mark.parametrize("where", [{}, {"key": "a", "prefix": "b/"}])
+def test_a_missing_bucket_fails_before_any_input_is_read(bucket):
+    consumed = []
+
+    def records():
+        for i in range(10):
+            consumed.append(i)
+            yield {"id": i}
+
+    with pytest.raises(FileNotFoundError, match="the bucket 'no-such-bucket' does not exist"):
+        s3_destination(
+            bucket="no-such-bucket", key="o.jsonl", endpoint_url=bucket.endpoint_url,
+            upstream={"r": records()},
+        )
+    assert consumed == []
+
+
+@pytest.mark.parametrize("where", [{}, {"key": "a", "prefix": "b/"}, {"key": ""}])
 def test_exactly_one_of_key_or_prefix(bucket, where):
-    with pytest.raises(ValueError, match="exactly one of `key` or `prefix`"):
+    with pytest.raises(ValueError, match=r"exactly one of `key` or `prefix`|not an object key"):
         s3_destination(**bucket.options(**where), upstream={"o": ORDERS})
 
 

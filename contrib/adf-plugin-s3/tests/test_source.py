@@ -151,6 +151,14 @@ def test_a_missing_key_or_an_empty_prefix_is_an_error(bucket):
         read_all(**bucket.options(prefix="nothing/"))
 
 
+@pytest.mark.parametrize("where", [{"key": "k.jsonl"}, {"prefix": "p/"}])
+def test_a_missing_bucket_is_named(bucket, where):
+    options = {**bucket.options(**where), "bucket": "no-such-bucket"}
+
+    with pytest.raises(FileNotFoundError, match="the bucket 'no-such-bucket' does not exist"):
+        read_all(**options)
+
+
 @pytest.mark.parametrize("where", [{}, {"key": "a", "prefix": "b/"}])
 def test_exactly_one_of_key_or_prefix(bucket, where):
     with pytest.raises(ValueError, match="exactly one of `key` or `prefix`"):
