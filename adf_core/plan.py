@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import inspect
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from adf_core.binding import Binding, signature_of
 from adf_core.definition import Leaf, Node, Sequence, first_leaves, last_leaves, leaves
 from adf_core.errors import FlowDefinitionError
 
+_POOL_LOCK = threading.Lock()
 ASYNC, SYNC, ASYNC_GEN, SYNC_GEN = "async", "sync", "async-generator", "generator"
 
 
@@ -99,10 +101,11 @@ class Plan:
 
     def thread_pool(self) -> concurrent.futures.ThreadPoolExecutor:
         """The flow's worker threads, kept across runs (threads start lazily, once)."""
-        if self._pool is None:
-            self._pool = concurrent.futures.ThreadPoolExecutor(
-                max_workers=self.defaults.max_threads, thread_name_prefix="adf-worker")
-        return self._pool
+        with _POOL_LOCK:  # runs of one flow may start on several loops at once
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=self.defaults.max_threads, thread_name_prefix="adf-worker")
+            return self._pool
 
     def discard_pool(self, pool: concurrent.futures.ThreadPoolExecutor) -> None:
         """A cancelled run abandoned a thread of ``pool``: later runs get a fresh pool."""
