@@ -1,6 +1,6 @@
 """Executors side by side: a CPU-bound tier, and the cost of one task on each.
 
-    python benchmarks/executors.py [--tasks 8] [--seconds 0.5] [--rounds 3] [--noop 400]
+    python benchmarks/executors.py [--tasks 8] [--seconds 0.5] [--rounds 5] [--noop 400]
 
 (a) ``--tasks`` pure-Python sync components of about ``--seconds`` each, in one parallel tier,
 on threads, processes and Dask. The time is one whole ``flow.run``, executor start-up and
@@ -216,7 +216,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=8, help="components in the CPU tier")
     parser.add_argument("--seconds", type=float, default=0.5, help="CPU seconds per component")
-    parser.add_argument("--rounds", type=int, default=3, help="runs of each case")
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each case")
     parser.add_argument("--noop", type=int, default=400, help="no-op tasks per batch")
     args = parser.parse_args()
 
