@@ -33,7 +33,7 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from adf_core.executors import pickle_problem, portable, worker_count
+from adf_core.executors import _run_failing, pickle_problem, portable, worker_count
 
 _HINT = ("define it at module level in an importable module (lambdas and nested functions "
          "cannot be sent to a process), or run it with executor='threads'")
@@ -127,10 +127,9 @@ class ProcessExecutor:
         await asyncio.wait([waiter, pool.killed], timeout=self.grace,
                            return_when=asyncio.FIRST_COMPLETED)
         if waiter.done():
-            error = None if waiter.cancelled() else waiter.exception()
-            if error is not None and not isinstance(error, BrokenProcessPool):
-                # It failed on its own while we waited: a failure to report, not to drop.
-                raise error from None
+            late = None if waiter.cancelled() else waiter.exception()
+            if late is not None and not isinstance(late, BrokenProcessPool) and _run_failing():
+                raise late from None  # failed on its own while the run was failing: report it
         else:
             waiter.cancel()
             pool.retired = True  # its processes are busy with abandoned work
