@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from adf_plugin_s3.client import check_bucket, make_client, s3_uri
 from adf_plugin_s3.formats import CsvOptions, is_gzip, read_records, resolve_format
+
+RESUME_ATTEMPTS = 5  # consecutive broken reads of one object before giving up
+_READ_BUFFER = 256 * 1024
 
 
 def s3_source(
@@ -88,9 +94,93 @@ def _read_object(
         raise FileNotFoundError(f"s3 source: {uri} does not exist") from None
     except client.exceptions.NoSuchBucket:
         raise FileNotFoundError(f"s3 source: the bucket {bucket!r} does not exist") from None
-    body = response["Body"]
+    body = io.BufferedReader(ResumableBody(client, bucket, key, response), _READ_BUFFER)
     try:
         fmt = resolve_format(fmt, key)
         yield from read_records(body, fmt, uri, compressed=is_gzip(key), csv_options=csv_options)
     finally:
         body.close()
+
+
+class ResumableBody(io.RawIOBase):
+    """An object's body that picks up where it broke off when the connection drops.
+
+    botocore retries a request until its response starts, not a body cut half-way: a long
+    read of a large object would fail the whole run. This asks for the rest of the object
+    (``Range``), of the same version (``If-Match`` on the ETag). It gives up after
+    ``RESUME_ATTEMPTS`` failures in a row with no byte read in between.
+    """
+
+    def __init__(self, client: Any, bucket: str, key: str, response: dict[str, Any]) -> None:
+        super().__init__()
+        self._client = client
+        self._bucket = bucket
+        self._key = key
+        self._etag: str | None = response.get("ETag")
+        self._body: Any = response["Body"]
+        self._position = 0
+        self.resumed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        from botocore.exceptions import (
+            ConnectionError as BotocoreConnectionError,
+        )
+        from botocore.exceptions import (
+            HTTPClientError,
+            IncompleteReadError,
+            ResponseStreamingError,
+        )
+
+        failures = 0
+        while True:
+            try:
+                if self._body is None:
+                    self._reopen()
+                data = self._body.read(len(buffer))
+                break
+            except (
+                BotocoreConnectionError, HTTPClientError, IncompleteReadError,
+                ResponseStreamingError,
+            ) as exc:
+                failures += 1
+                if failures > RESUME_ATTEMPTS:
+                    raise ConnectionError(
+                        f"{s3_uri(self._bucket, self._key)}: the download broke off at byte "
+                        f"{self._position} and could not resume ({failures} attempts): {exc}"
+                    ) from exc
+                self._discard_body()
+                time.sleep(min(2.0, 0.05 * 2**failures))
+        size = len(data)
+        buffer[:size] = data
+        self._position += size
+        return size
+
+    def _discard_body(self) -> None:
+        if self._body is not None:
+            with contextlib.suppress(Exception):
+                self._body.close()
+            self._body = None
+
+    def _reopen(self) -> None:
+        """Ask for the rest of the same version of the object."""
+        from botocore.exceptions import ClientError
+
+        request = {"Bucket": self._bucket, "Key": self._key, "Range": f"bytes={self._position}-"}
+        if self._etag:
+            request["IfMatch"] = self._etag
+        try:
+            self._body = self._client.get_object(**request)["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+                raise RuntimeError(
+                    f"{s3_uri(self._bucket, self._key)} was replaced while it was being read"
+                ) from None
+            raise
+        self.resumed += 1
+
+    def close(self) -> None:
+        self._discard_body()
+        super().close()

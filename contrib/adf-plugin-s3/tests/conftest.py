@@ -6,7 +6,10 @@ which finds the fake credentials below in the environment (the standard AWS chai
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -90,3 +93,104 @@ def bucket(s3_endpoint: str) -> Bucket:
     name = f"adf-test-{uuid.uuid4().hex[:12]}"
     client.create_bucket(Bucket=name)
     return Bucket(name=name, endpoint_url=s3_endpoint, client=client)
+
+
+@dataclass
+class _Cut:
+    """Whether the response now flowing on one connection is to be cut, and after how much."""
+
+    active: bool = False
+    limit: int = 0
+
+
+class CuttingProxy:
+    """A TCP proxy on 127.0.0.1 in front of the S3 server that breaks downloads off.
+
+    After :meth:`cut`, the response to a request whose first line starts with the given
+    prefix is forwarded for ``after`` bytes (headers included), then both connections are
+    closed: what a dropped connection does to a long download.
+    """
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.cut_request = b""
+        self._limits = [0]
+        self.max_cuts = 0
+        self.cuts = 0
+        self._lock = threading.Lock()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._threads: list[threading.Thread] = []
+        self._sockets: list[Any] = []
+        self._accepting = threading.Thread(target=self._accept, daemon=True)
+        self._accepting.start()
+
+    @property
+    def endpoint_url(self) -> str:
+        host, port = self._server.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def cut(self, request_prefix: str, after: int | list[int], times: int = 1) -> None:
+        """Cut the next ``times`` responses; ``after`` is a byte count, or one per cut."""
+        with self._lock:
+            self.cut_request, self.max_cuts = request_prefix.encode(), times
+            self._limits = after if isinstance(after, list) else [after]
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self._sockets += [client, upstream]
+            cutting = _Cut()
+            for args in ((client, upstream, cutting, True), (upstream, client, cutting, False)):
+                thread = threading.Thread(target=self._pipe, args=args, daemon=True)
+                self._threads.append(thread)
+                thread.start()
+
+    def _pipe(self, source: Any, sink: Any, cutting: _Cut, is_request: bool) -> None:
+        sent = 0
+        try:
+            while data := source.recv(65536):
+                if is_request:
+                    with self._lock:
+                        if data.startswith(self.cut_request) and self.cuts < self.max_cuts:
+                            cutting.limit = self._limits[min(self.cuts, len(self._limits) - 1)]
+                            cutting.active = True
+                            self.cuts += 1
+                elif cutting.active:
+                    room = cutting.limit - sent
+                    if len(data) >= room:
+                        sink.sendall(data[:room])
+                        break
+                    sent += len(data)
+                sink.sendall(data)
+        except OSError:
+            pass
+        for sock in (source, sink):  # shutdown wakes the other pipe, blocked in recv
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)
+        self._server.close()
+        self._accepting.join()
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+        for thread in self._threads:
+            thread.join()
+
+
+@pytest.fixture
+def cutting_proxy(s3_endpoint: str) -> Iterator[CuttingProxy]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(s3_endpoint)
+    proxy = CuttingProxy((parts.hostname or "127.0.0.1", parts.port or 80))
+    yield proxy
+    proxy.close()

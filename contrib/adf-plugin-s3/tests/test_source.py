@@ -170,3 +170,32 @@ def test_an_unknown_format_is_an_error(bucket):
 
     with pytest.raises(ValueError, match="unknown format 'xml'"):
         read_all(**bucket.options(key="x.jsonl", format="xml"))
+
+
+def test_a_download_cut_half_way_resumes_where_it_broke_off(bucket, cutting_proxy):
+    records = [{"i": i, "pad": "x" * 100} for i in range(20_000)]  # about 2.4 MB
+    bucket.put_jsonl("big.jsonl", records)
+    cutting_proxy.cut(f"GET /{bucket.name}/big.jsonl", after=300_000, times=2)
+
+    options = {**bucket.options(key="big.jsonl"), "endpoint_url": cutting_proxy.endpoint_url}
+    read = read_all(**options)
+
+    assert cutting_proxy.cuts == 2
+    assert read == records
+
+
+def test_a_download_that_cannot_resume_names_the_object(bucket, cutting_proxy, monkeypatch):
+    import adf_plugin_s3.source
+
+    monkeypatch.setattr(adf_plugin_s3.source, "RESUME_ATTEMPTS", 2)
+    bucket.put_jsonl("big.jsonl", [{"i": i, "pad": "x" * 100} for i in range(20_000)])
+    # The first response breaks off after 100 kB; every later request is cut at once.
+    cutting_proxy.cut(f"GET /{bucket.name}/big.jsonl", after=[100_000, 0], times=1000)
+
+    options = {**bucket.options(key="big.jsonl"), "endpoint_url": cutting_proxy.endpoint_url}
+    with pytest.raises(ConnectionError) as caught:
+        read_all(**options)
+
+    message = str(caught.value)
+    assert message.startswith(f"s3://{bucket.name}/big.jsonl: the download broke off at byte ")
+    assert "could not resume (3 attempts)" in message
