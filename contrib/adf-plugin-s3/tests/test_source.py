@@ -199,3 +199,17 @@ def test_a_download_that_cannot_resume_names_the_object(bucket, cutting_proxy, m
     message = str(caught.value)
     assert message.startswith(f"s3://{bucket.name}/big.jsonl: the download broke off at byte ")
     assert "could not resume (3 attempts)" in message
+
+
+def test_an_object_replaced_during_a_resumed_download_is_an_error(bucket, cutting_proxy):
+    bucket.put_jsonl("big.jsonl", [{"i": i, "pad": "x" * 100} for i in range(20_000)])
+    cutting_proxy.cut(f"GET /{bucket.name}/big.jsonl", after=1_000_000)
+    options = {**bucket.options(key="big.jsonl", batch_size=100)}
+    options["endpoint_url"] = cutting_proxy.endpoint_url
+
+    batches = s3_source(**options)
+    next(batches)
+    bucket.put_jsonl("big.jsonl", [{"new": True}] * 30_000)
+
+    with pytest.raises(RuntimeError, match=r"big\.jsonl was replaced while it was being read"):
+        list(batches)
