@@ -34,21 +34,23 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
-    from adf_core.errors import (
-        ComponentError,
-        ExpressionSyntaxError,
-        FlowDefinitionError,
-        FlowError,
-        MissingInputError,
-        RunAborted,
-    )
-    from adf_core.flow import DataFlow
-    from adf_core.hookspecs import hookimpl
-    from adf_core.metadata import component
-    from adf_core.result import FlowResult
-    from adf_core.run_info import RunInfo, current_run
-    from adf_core.steps import Step, step
-    from adf_core.streams import batched, collect, unbatched
+    from adf_core.errors import ComponentError as ComponentError
+    from adf_core.errors import ExpressionSyntaxError as ExpressionSyntaxError
+    from adf_core.errors import FlowDefinitionError as FlowDefinitionError
+    from adf_core.errors import FlowError as FlowError
+    from adf_core.errors import MissingInputError as MissingInputError
+    from adf_core.errors import RunAborted as RunAborted
+    from adf_core.flow import DataFlow as DataFlow
+    from adf_core.hookspecs import hookimpl as hookimpl
+    from adf_core.metadata import component as component
+    from adf_core.result import FlowResult as FlowResult
+    from adf_core.run_info import RunInfo as RunInfo
+    from adf_core.run_info import current_run as current_run
+    from adf_core.steps import Step as Step
+    from adf_core.steps import step as step
+    from adf_core.streams import batched as batched
+    from adf_core.streams import collect as collect
+    from adf_core.streams import unbatched as unbatched
 
 
 def __getattr__(name: str) -> Any:
