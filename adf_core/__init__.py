@@ -21,6 +21,8 @@ _EXPORTS = {
     "current_run": "adf_core.run_info",
     "RunInfo": "adf_core.run_info",
     "collect": "adf_core.streams",
+    "commit_group": "adf_core.commit",
+    "current_component": "adf_core.run_info",
     "batched": "adf_core.streams",
     "unbatched": "adf_core.streams",
     "FlowError": "adf_core.errors",
@@ -34,6 +36,7 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:
+    from adf_core.commit import commit_group as commit_group
     from adf_core.errors import ComponentError as ComponentError
     from adf_core.errors import ExpressionSyntaxError as ExpressionSyntaxError
     from adf_core.errors import FlowDefinitionError as FlowDefinitionError
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
     from adf_core.metadata import component as component
     from adf_core.result import FlowResult as FlowResult
     from adf_core.run_info import RunInfo as RunInfo
+    from adf_core.run_info import current_component as current_component
     from adf_core.run_info import current_run as current_run
     from adf_core.steps import Step as Step
     from adf_core.steps import step as step

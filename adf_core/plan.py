@@ -95,6 +95,8 @@ class Plan:
     components: list[PlannedComponent]
     defaults: Defaults
     by_alias: dict[str, PlannedComponent]
+    peers: dict[str, tuple[str, ...]]  # first members of a top-level stage -> the others
+    stage_members: list[tuple[str, ...]]  # per top-level stage, its first members
     has_streams: bool
     executors: set[str]
     _pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -137,10 +139,24 @@ def compile_plan(root: Sequence, defaults: Defaults) -> Plan:
                 f"component {component.alias!r} ({component.position}) streams, and streams "
                 f"stay in this process: it cannot run on executor {component.executor!r}; "
                 "use executor='threads' for it")
+    peers: dict[str, tuple[str, ...]] = {}
+    stage_members: list[tuple[str, ...]] = []
+    for child in root.children:
+        members = tuple(leaf.alias for leaf in first_leaves(child))
+        stage_members.append(members)
+        # A streaming producer ends only once the next stage has read it: never wait on one.
+        waitable = [m for m in members if not peers_exclude(m, components)]
+        for alias in members:
+            peers[alias] = tuple(m for m in waitable if m != alias)
     return Plan(root=root, components=components, defaults=defaults,
-                by_alias={c.alias: c for c in components},
+                by_alias={c.alias: c for c in components}, peers=peers,
+                stage_members=stage_members,
                 has_streams=any(c.streaming for c in components),
                 executors={c.executor for c in components if not c.is_async})
+
+
+def peers_exclude(alias: str, components: list[PlannedComponent]) -> bool:
+    return any(c.alias == alias and c.streaming for c in components)
 
 
 def _plan_component(leaf: Leaf, defaults: Defaults) -> PlannedComponent:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 
@@ -14,7 +15,14 @@ class RunInfo:
     flow: str
     started_at: float
     counts: dict[str, int] = field(default_factory=dict, compare=False)
+    #: alias -> pending, running, retrying, finished, failed or cancelled
     statuses: dict[str, str] = field(default_factory=dict, compare=False)
+    #: alias -> the other members of its stage (for ``adf_core.commit.commit_group``)
+    peers: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    #: alias -> (waiting to commit, resource), kept by ``commit_group``
+    gates: dict[str, tuple[bool, str | None]] = field(default_factory=dict, compare=False)
+    #: whether a pending or queued component could start now (no limit is exhausted)
+    can_start: Callable[[], bool] = field(default=lambda: True, compare=False)
 
     def failed(self) -> list[str]:
         """Aliases of the components that have failed (or were cancelled) so far in this run."""
@@ -37,6 +45,20 @@ class RunInfo:
 _current: contextvars.ContextVar[RunInfo | None] = contextvars.ContextVar(
     "adf_current_run", default=None
 )
+
+
+_component: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "adf_current_component", default=None
+)
+
+
+def current_component() -> str | None:
+    """The alias of the calling component, or None outside a component."""
+    return _component.get()
+
+
+def set_current_component(alias: str | None) -> contextvars.Token[str | None]:
+    return _component.set(alias)
 
 
 def current_run() -> RunInfo | None:

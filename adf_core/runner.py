@@ -23,7 +23,7 @@ from adf_core.errors import ComponentError, FlowError, RunAborted
 from adf_core.executors import Executor, get_factory, run_in_own_thread
 from adf_core.plan import Plan, PlannedComponent
 from adf_core.result import FlowResult
-from adf_core.run_info import RunInfo, set_current_run
+from adf_core.run_info import RunInfo, set_current_component, set_current_run
 from adf_core.streams import AnyChannel, Channel, ConsumerGone, LoopChannel, Stream
 from adf_core.tracing import run_logger
 
@@ -76,7 +76,25 @@ class _Run:
         self.semaphore = asyncio.Semaphore(limit) if limit else None
         self.log, self.info_on = run_logger(run_id)
         self.tg: asyncio.TaskGroup | None = None
-        self.info = RunInfo(run_id=run_id, flow=render(plan.root), started_at=time.time())
+        self.in_threads = 0  # sync components executing in pool threads right now
+        self.in_threads_lock = threading.Lock()
+        self.info = RunInfo(run_id=run_id, flow=render(plan.root), started_at=time.time(),
+                            peers=plan.peers, can_start=self.can_start)
+
+    def can_start(self) -> bool:
+        """No limit is exhausted: a pending or queued component could start now."""
+        if self.semaphore is not None and self.semaphore.locked():
+            return False
+        return self.in_threads < self.defaults.max_threads
+
+    def entered_thread(self, alias: str) -> None:
+        with self.in_threads_lock:
+            self.in_threads += 1
+        self.info.statuses[alias] = "running"
+
+    def left_thread(self) -> None:
+        with self.in_threads_lock:
+            self.in_threads -= 1
 
     # events ------------------------------------------------------------------------------
     def event(self, name: str, **fields: Any) -> None:
@@ -110,9 +128,13 @@ class _Run:
     async def top(self, root: Sequence) -> None:
         ctx = self.ctx
         upstream: dict[str, Any] = {}
+        statuses = self.info.statuses
         for index, child in enumerate(root.children, start=1):
             if self.info_on:
                 self.event("stage.started", stage=index)
+            if not isinstance(child, Leaf):
+                for alias in self.plan.stage_members[index - 1]:
+                    statuses[alias] = "pending"
             if isinstance(child, Leaf):
                 value = await self.leaf(child.component, ctx, upstream)
                 alias = child.alias
@@ -208,7 +230,19 @@ class _Run:
         retries = 0 if comp.stream_inputs else comp.retries
         attempt = 1
         started = time.perf_counter()
+        statuses = self.info.statuses
+        token = set_current_component(alias)
+        try:
+            return await self._attempts(comp, args, kwargs, alias, retries, attempt, started,
+                                        statuses)
+        finally:
+            reset_current_component(token)
+
+    async def _attempts(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any],
+                        alias: str, retries: int, attempt: int, started: float,
+                        statuses: dict[str, str]) -> Any:
         while True:
+            statuses[alias] = "running"
             if self.info_on:
                 self.event("component.started", stage=comp.stage, component=alias,
                            attempt=attempt, executor=self.where(comp))
@@ -225,18 +259,19 @@ class _Run:
             except Exception as exc:
                 if attempt <= retries and not _caused_by(exc, RunAborted) \
                         and not _cancelling():
+                    statuses[alias] = "retrying"
                     delay = self.backoff(attempt)
                     self.failed_event(comp, attempt, attempt_started, exc, retrying=delay)
                     await asyncio.sleep(delay)
                     attempt += 1
                     continue
                 self.failed_event(comp, attempt, attempt_started, exc)
-                self.info.statuses[alias] = "failed"
+                statuses[alias] = "failed"
                 raise ComponentError(alias, comp.stage, attempt, exc, comp.position) from exc
             now = time.perf_counter()
             self.timings[alias] = now - started
             self.outputs[alias] = value
-            self.info.statuses[alias] = "finished"
+            statuses[alias] = "finished"
             if self.info_on:
                 self.event("component.finished", stage=comp.stage, component=alias,
                            attempt=attempt, executor=self.where(comp),
@@ -290,9 +325,10 @@ class _Run:
                                             name=f"adf-{comp.alias}")
         else:
             executor = await self.executor(comp.executor)
-            if where is not None and not executor.remote:
-                value = await executor.call(_call_in_thread, [where, comp.fn, args, kwargs], {},
-                                            notice)
+            if not executor.remote:
+                self.info.statuses[comp.alias] = "queued"  # until a pool thread takes it
+                value = await executor.call(self.in_pool_thread,
+                                            [where, comp.alias, comp.fn, args, kwargs], {}, notice)
             else:
                 value = await executor.call(comp.fn, args, kwargs, notice)
         if inspect.isawaitable(value):  # a plain callable that returned a coroutine
@@ -374,6 +410,8 @@ class _Run:
         channels = list(stream.channels.values())
         sink: list[Any] | None = None if channels else []
         started = time.perf_counter()
+        self.info.statuses[alias] = "running"
+        token = set_current_component(alias)
         if self.info_on:
             self.event("component.started", stage=comp.stage, component=alias, attempt=1,
                        executor=self.where(comp))
@@ -400,6 +438,7 @@ class _Run:
             for channel in channels:
                 channel.finish()
         finally:
+            reset_current_component(token)
             if comp.stream_inputs:
                 self.release_inputs(comp)
         now = time.perf_counter()
@@ -466,6 +505,15 @@ class _Run:
 
         await run_in_own_thread(_pump_thread, [gen, stream, channels, sink],
                                 self.defaults.thread_grace, abort, name=f"adf-{comp.alias}")
+
+
+    def in_pool_thread(self, where: list[str | None] | None, alias: str,
+                       fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
+        self.entered_thread(alias)
+        try:
+            return _call_in_thread(where, fn, args, kwargs)
+        finally:
+            self.left_thread()
 
 
 def _call_in_thread(where: list[str | None] | None, fn: Callable[..., Any], args: list[Any],
@@ -595,6 +643,12 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
         if isinstance(ctx.get(alias), Stream):
             ctx[alias] = items
     return FlowResult(ctx, run.outputs, run.timings, run.counts, run.run_id)
+
+
+def reset_current_component(token: Any) -> None:
+    from adf_core.run_info import _component
+
+    _component.reset(token)
 
 
 def set_current_run_reset(token: Any) -> None:

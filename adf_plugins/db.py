@@ -10,9 +10,9 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from adf_core.commit import commit_group
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
-from adf_plugins._commit import commit_group
 from adf_plugins._common import Written, safe_url
 
 Record = dict[str, Any]

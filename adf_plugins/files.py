@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from adf_core.commit import commit_group
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
-from adf_plugins._commit import commit_group
 from adf_plugins._common import Written, dumps
 
 Record = dict[str, Any]

@@ -133,18 +133,11 @@ def _raise_if_run_failed(what: str) -> None:
 
 @contextlib.contextmanager
 def _commit_group(what: str) -> Iterator[Callable[[], None]]:
-    """Join the run's commit group, so that sibling destinations commit together.
+    """Join the run's commit group (``adf_core.commit``): the destinations of one stage
+    commit only once all of them can, so a sibling that fails on its last record stops the
+    upload."""
+    from adf_core.commit import commit_group
 
-    The built-in ``file`` and ``db`` destinations wait for each other (and for us) before
-    they commit, and we wait for them before uploading: a sibling that fails on its last
-    record then stops the upload. The group lives in ``adf_plugins._commit`` until the core
-    exposes it; without it, the check for failed components right before the upload remains.
-    """
-    try:
-        from adf_plugins._commit import commit_group
-    except ImportError:
-        yield lambda: _raise_if_run_failed(what)
-        return
     with commit_group(what) as ready:
         yield ready
 
