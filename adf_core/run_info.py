@@ -53,7 +53,7 @@ _component: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 
 
 def current_component() -> str | None:
-    """The alias of the calling component, or None outside a component."""
+    """The alias of the calling sync component (in its thread), or None elsewhere."""
     return _component.get()
 
 

@@ -231,16 +231,6 @@ class _Run:
         attempt = 1
         started = time.perf_counter()
         statuses = self.info.statuses
-        token = set_current_component(alias)
-        try:
-            return await self._attempts(comp, args, kwargs, alias, retries, attempt, started,
-                                        statuses)
-        finally:
-            reset_current_component(token)
-
-    async def _attempts(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any],
-                        alias: str, retries: int, attempt: int, started: float,
-                        statuses: dict[str, str]) -> Any:
         while True:
             statuses[alias] = "running"
             if self.info_on:
@@ -320,7 +310,7 @@ class _Run:
         if comp.stream_inputs:
             # A stream reader lives as long as its stream: a thread of its own, never a
             # pool slot that its producer or a fan-out sibling might be waiting for.
-            value = await run_in_own_thread(_call_in_thread, [where, comp.fn, args, kwargs],
+            value = await run_in_own_thread(_call_as, [where, comp.alias, comp.fn, args, kwargs],
                                             self.defaults.thread_grace, notice,
                                             name=f"adf-{comp.alias}")
         else:
@@ -411,7 +401,6 @@ class _Run:
         sink: list[Any] | None = None if channels else []
         started = time.perf_counter()
         self.info.statuses[alias] = "running"
-        token = set_current_component(alias)
         if self.info_on:
             self.event("component.started", stage=comp.stage, component=alias, attempt=1,
                        executor=self.where(comp))
@@ -438,7 +427,6 @@ class _Run:
             for channel in channels:
                 channel.finish()
         finally:
-            reset_current_component(token)
             if comp.stream_inputs:
                 self.release_inputs(comp)
         now = time.perf_counter()
@@ -511,13 +499,15 @@ class _Run:
                        fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
         self.entered_thread(alias)
         try:
-            return _call_in_thread(where, fn, args, kwargs)
+            return _call_as(where, alias, fn, args, kwargs)
         finally:
             self.left_thread()
 
 
-def _call_in_thread(where: list[str | None] | None, fn: Callable[..., Any], args: list[Any],
-                    kwargs: dict[str, Any]) -> Any:
+def _call_as(where: list[str | None] | None, alias: str, fn: Callable[..., Any],
+             args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """Run a sync component in its thread (a copied context), knowing its own alias."""
+    set_current_component(alias)
     if where is not None:
         where[0] = threading.current_thread().name
     return fn(*args, **kwargs)
@@ -643,12 +633,6 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
         if isinstance(ctx.get(alias), Stream):
             ctx[alias] = items
     return FlowResult(ctx, run.outputs, run.timings, run.counts, run.run_id)
-
-
-def reset_current_component(token: Any) -> None:
-    from adf_core.run_info import _component
-
-    _component.reset(token)
 
 
 def set_current_run_reset(token: Any) -> None:
