@@ -131,10 +131,14 @@ def compile_plan(root: Sequence, defaults: Defaults) -> Plan:
         leaf.component = _plan_component(leaf, defaults)
         components.append(leaf.component)
     _plan_streams(root)
-    for component in components:
-        if component.is_async:
+    for leaf, component in zip(all_leaves, components, strict=True):
+        if component.is_async or component.executor == "threads":
             continue  # async components stay on the loop whatever the executor
-        if component.executor != "threads" and (component.streaming or component.stream_inputs):
+        if not (component.streaming or component.stream_inputs):
+            continue
+        if leaf.step.executor is None:
+            component.executor = "threads"  # the flow's default: streams stay in this process
+        else:
             raise FlowDefinitionError(
                 f"component {component.alias!r} ({component.position}) streams, and streams "
                 f"stay in this process: it cannot run on executor {component.executor!r}; "

@@ -122,7 +122,11 @@ class _Run:
 
     async def close_executors(self) -> None:
         for executor in self.executors.values():
-            await executor.close()
+            try:
+                await executor.close()
+            except Exception as exc:  # close the others all the same; never mask the outcome
+                if self.log is not None:
+                    self.log.error("executor.close_failed", executor=executor.name, error=str(exc))
 
     # tree --------------------------------------------------------------------------------
     async def top(self, root: Sequence) -> None:
@@ -245,6 +249,7 @@ class _Run:
                 else:
                     value = await self.invoke_with_timeout(comp, args, kwargs, where)
             except asyncio.CancelledError:
+                statuses[alias] = "cancelled"
                 raise
             except Exception as exc:
                 if attempt <= retries and not _caused_by(exc, RunAborted) \

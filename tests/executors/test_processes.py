@@ -202,3 +202,16 @@ def test_async_components_keep_running_on_the_loop_thread() -> None:
     DataFlow((probe,), executor="processes").run()
 
     assert seen == [threading.main_thread().name]
+
+
+def test_a_flow_wide_executor_leaves_streaming_components_on_threads() -> None:
+    def total(numbers: Any) -> dict[str, int]:  # reads a stream: stays on a thread here
+        return {"total": sum(numbers), "reader": threading.current_thread().name}
+
+    flow = DataFlow((step(jobs.numbers, options={"n": 4}), total, jobs.where),
+                    executor="processes")
+    by_alias = {c.alias: c.executor for c in flow.components}
+    assert by_alias == {"numbers": "threads", "total": "threads", "where": "processes"}
+    result = flow.run()
+    assert result["total"] == sum(range(4))
+    assert result["where"] != os.getpid(), "the plain component ran in a worker process"
