@@ -56,7 +56,7 @@ def commit_group(what: str, resource: str | None = None) -> Iterator[Callable[[]
         if threading.current_thread() is threading.main_thread() and _on_loop():
             raise RuntimeError("commit_group().ready() waits: call it from a sync component")
         gates[me] = (True, resource)
-        peers = run.peers.get(me, ())
+        peers = [peer for peer in run.peers.get(me, ()) if peer != me]
         while True:
             run.raise_if_failed(what)
             if all(settled(peer) for peer in peers):

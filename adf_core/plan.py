@@ -143,15 +143,7 @@ def compile_plan(root: Sequence, defaults: Defaults) -> Plan:
                 f"component {component.alias!r} ({component.position}) streams, and streams "
                 f"stay in this process: it cannot run on executor {component.executor!r}; "
                 "use executor='threads' for it")
-    peers: dict[str, tuple[str, ...]] = {}
-    stage_members: list[tuple[str, ...]] = []
-    for child in root.children:
-        members = tuple(leaf.alias for leaf in first_leaves(child))
-        stage_members.append(members)
-        # A streaming producer ends only once the next stage has read it: never wait on one.
-        waitable = [m for m in members if not peers_exclude(m, components)]
-        for alias in members:
-            peers[alias] = tuple(m for m in waitable if m != alias)
+    peers, stage_members = _stage_peers(root, components)
     return Plan(root=root, components=components, defaults=defaults,
                 by_alias={c.alias: c for c in components}, peers=peers,
                 stage_members=stage_members,
@@ -159,8 +151,22 @@ def compile_plan(root: Sequence, defaults: Defaults) -> Plan:
                 executors={c.executor for c in components if not c.is_async})
 
 
-def peers_exclude(alias: str, components: list[PlannedComponent]) -> bool:
-    return any(c.alias == alias and c.streaming for c in components)
+def _stage_peers(root: Sequence, components: list[PlannedComponent]
+                 ) -> tuple[dict[str, tuple[str, ...]], list[tuple[str, ...]]]:
+    """Per top-level stage, its first members; per member, the others it may wait for."""
+    # A streaming producer ends only once the next stage has read it: never wait on one.
+    streaming = {c.alias for c in components if c.streaming}
+    peers: dict[str, tuple[str, ...]] = {}
+    stage_members: list[tuple[str, ...]] = []
+    for child in root.children:
+        members = tuple(leaf.alias for leaf in first_leaves(child))
+        stage_members.append(members)
+        if len(members) < 2:
+            continue
+        waitable = tuple(m for m in members if m not in streaming)
+        for alias in members:
+            peers[alias] = waitable  # commit_group skips itself
+    return peers, stage_members
 
 
 def _plan_component(leaf: Leaf, defaults: Defaults) -> PlannedComponent:
