@@ -4,9 +4,11 @@ arguments are bound, how it is called, its engine settings and its stream subscr
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import functools
 import inspect
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -169,10 +171,26 @@ def _stage_peers(root: Sequence, components: list[PlannedComponent]
     return peers, stage_members
 
 
+_ANALYSED: weakref.WeakKeyDictionary[Any, tuple[inspect.Signature, str]] = \
+    weakref.WeakKeyDictionary()
+
+
+def analyse(fn: Callable[..., Any]) -> tuple[inspect.Signature, str]:
+    """The signature and call kind of ``fn``, computed once per callable."""
+    try:
+        return _ANALYSED[fn]
+    except (KeyError, TypeError):
+        pass
+    found = (signature_of(fn), call_kind(fn))
+    with contextlib.suppress(TypeError):  # not weakly referenceable: just not cached
+        _ANALYSED[fn] = found
+    return found
+
+
 def _plan_component(leaf: Leaf, defaults: Defaults) -> PlannedComponent:
     step = leaf.step
     fn = step.fn
-    signature = signature_of(fn)
+    signature, call = analyse(fn)
     options = dict(step.options)
     retries = defaults.retries if step.retries is None else step.retries
     timeout = defaults.timeout if step.timeout is None else step.timeout
@@ -190,7 +208,7 @@ def _plan_component(leaf: Leaf, defaults: Defaults) -> PlannedComponent:
         timeout=timeout,
         executor=step.executor or defaults.executor,
         buffer_size=step.buffer_size or defaults.buffer_size,
-        call=call_kind(fn),
+        call=call,
         binding=Binding(leaf.alias, leaf.position, signature, options),
     )
 
