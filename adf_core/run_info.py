@@ -23,6 +23,8 @@ class RunInfo:
     gates: dict[str, tuple[bool, str | None]] = field(default_factory=dict, compare=False)
     #: whether a pending or queued component could start now (no limit is exhausted)
     can_start: Callable[[], bool] = field(default=lambda: True, compare=False)
+    #: records produced so far by each streaming component, while the run goes on
+    progress: Callable[[], dict[str, int]] = field(default=dict, compare=False)
 
     def failed(self) -> list[str]:
         """Aliases of the components that have failed (or were cancelled) so far in this run."""
@@ -59,6 +61,22 @@ def current_component() -> str | None:
 
 def set_current_component(alias: str | None) -> contextvars.Token[str | None]:
     return _component.set(alias)
+
+
+_active: dict[str, RunInfo] = {}
+
+
+def active_run(run_id: str) -> RunInfo | None:
+    """A run of this process that is still going, by id (for live views of progress)."""
+    return _active.get(run_id)
+
+
+def register_run(info: RunInfo) -> None:
+    _active[info.run_id] = info
+
+
+def unregister_run(info: RunInfo) -> None:
+    _active.pop(info.run_id, None)
 
 
 def current_run() -> RunInfo | None:

@@ -23,7 +23,13 @@ from adf_core.errors import ComponentError, FlowError, RunAborted
 from adf_core.executors import Executor, get_factory, run_in_own_thread
 from adf_core.plan import Plan, PlannedComponent
 from adf_core.result import FlowResult
-from adf_core.run_info import RunInfo, set_current_component, set_current_run
+from adf_core.run_info import (
+    RunInfo,
+    register_run,
+    set_current_component,
+    set_current_run,
+    unregister_run,
+)
 from adf_core.streams import AnyChannel, Channel, ConsumerGone, LoopChannel, Stream
 from adf_core.tracing import run_logger
 
@@ -79,7 +85,12 @@ class _Run:
         self.in_threads = 0  # sync components executing in pool threads right now
         self.in_threads_lock = threading.Lock()
         self.info = RunInfo(run_id=run_id, flow=render(plan.root), started_at=time.time(),
-                            peers=plan.peers, can_start=self.can_start)
+                            peers=plan.peers, can_start=self.can_start,
+                            progress=self.progress)
+
+    def progress(self) -> dict[str, int]:
+        """Records each streaming component has produced so far."""
+        return {alias: stream.records for alias, stream in list(self.streams.items())}
 
     def can_start(self) -> bool:
         """No limit is exhausted: a pending or queued component could start now."""
@@ -456,17 +467,13 @@ class _Run:
             try:
                 if len(channels) == 1:
                     put = channels[0].put
-                    items = records = 0
                     try:
                         async for item in agen:
-                            items += 1
-                            records += len(item) if type(item) is list else 1
+                            stream.items += 1
+                            stream.records += len(item) if type(item) is list else 1
                             await put(item)
                     except ConsumerGone:
                         pass
-                    finally:
-                        stream.items += items
-                        stream.records += records
                     return
                 async for item in agen:
                     stream.items += 1
@@ -606,6 +613,7 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
     """Run ``plan`` once with ``params`` as the initial context."""
     run = _Run(plan, params or {}, run_id or uuid.uuid4().hex[:12])
     token = set_current_run(run.info)
+    register_run(run.info)
     started = time.perf_counter()
     if run.info_on:
         run.event("flow.started", flow=run.info.flow)
@@ -629,6 +637,7 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
         raise
     finally:
         set_current_run_reset(token)
+        unregister_run(run.info)
         await run.close_executors()
         if run.log is not None:
             run.log.info("flow.finished", status=status,

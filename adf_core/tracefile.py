@@ -69,7 +69,8 @@ class TraceCollector:
             start = fields.get("start") or self._started.get(key, now)
             duration_ms = fields.get("duration_ms")
             duration = duration_ms / 1000 if duration_ms is not None else max(now - start, 0.0)
-            extra = {k: fields[k] for k in ("items", "error") if fields.get(k) is not None}
+            extra = {k: fields[k] for k in ("items", "records", "error")
+                     if fields.get(k) is not None}
             self.spans.append(
                 Span(
                     key[0],

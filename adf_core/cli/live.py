@@ -1,4 +1,4 @@
-"""A live status line for long runs on a terminal: running, done, failed, elapsed.
+"""A live status line for long runs on a terminal: running, done, failed, elapsed, records.
 
 ``LiveView`` is a structlog processor (it watches the engine's events) and the stream the
 log lines are written through, so that it can clear its line, let a log line pass, and
@@ -29,6 +29,8 @@ class LiveView:
         self.running: dict[str, float] = {}
         self.done: list[str] = []
         self.failed: list[str] = []
+        self.records: dict[str, int] = {}  # streamed records per component, as they flow
+        self.run_id: str | None = None
         self._lock = threading.RLock()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
@@ -40,11 +42,14 @@ class LiveView:
         with self._lock:
             if event == "flow.started":
                 self._started = time.monotonic()
+                self.run_id = event_dict.get("run_id")
             elif event == "component.started" and alias:
                 self.running[str(alias)] = time.monotonic()
             elif event in ("component.finished", "component.failed") and alias:
                 self.running.pop(str(alias), None)
                 (self.done if event == "component.finished" else self.failed).append(str(alias))
+                if event_dict.get("records") is not None:
+                    self.records[str(alias)] = int(event_dict["records"])
         return event_dict
 
     def line(self) -> str:
@@ -55,8 +60,22 @@ class LiveView:
                 f"adf {elapsed:6.1f}s | running {len(self.running)}: {running} | "
                 f"done {len(self.done)} | failed {len(self.failed)}"
             )
+            counts = {**self.records, **self._progress()}
+            if counts:
+                text += " | records " + ", ".join(f"{a} {n:,}" for a, n in counts.items())
         width = self.width or _terminal_width()
         return text if len(text) < width else text[: width - 2] + "…"
+
+    def _progress(self) -> dict[str, int]:
+        """Records streamed so far by the components still running (from the engine)."""
+        if self.run_id is None:
+            return {}
+        from adf_core.run_info import active_run
+
+        run = active_run(self.run_id)
+        if run is None:
+            return {}
+        return {a: n for a, n in run.progress().items() if a in self.running}
 
     def write(self, text: str) -> int:
         with self._lock:

@@ -85,3 +85,40 @@ def test_live_view_on_a_terminal(tmp_path: Path) -> None:
     screen = b"".join(chunks).decode()
     assert "running 1: adf_sample_basic:slow" in screen
     assert screen.endswith(CLEAR)
+
+
+def test_status_line_counts_streamed_records_while_they_flow() -> None:
+    from adf_core import DataFlow, current_run, step
+
+    view = LiveView(io.StringIO(), width=300)
+    seen: dict[str, str] = {}
+
+    def numbers(count: int) -> Any:
+        for start in range(0, count, 10):
+            yield [{"n": i} for i in range(start, start + 10)]
+
+    def total(numbers: Any) -> dict[str, int]:
+        run = current_run()
+        assert run is not None
+        view(None, "info", {"event": "flow.started", "run_id": run.run_id})
+        view(None, "info", {"event": "component.started", "component": "numbers"})
+        rows = 0
+        for batch in numbers:
+            rows += len(batch)
+            if rows == 500:
+                seen["progress"] = str(run.progress()["numbers"])
+                seen["line"] = view.line()
+        return {"rows": rows}
+
+    assert DataFlow((step(numbers, options={"count": 1000}), total)).run()["rows"] == 1000
+    assert int(seen["progress"]) >= 500, "the engine counts records as they are produced"
+    assert "records numbers " in seen["line"]
+    shown = int(seen["line"].split("records numbers ")[1].split()[0].replace(",", ""))
+    assert 500 <= shown <= 1000
+
+
+def test_finished_components_keep_their_record_count() -> None:
+    view = LiveView(io.StringIO(), width=200)
+    view(None, "info", {"event": "component.started", "component": "src"})
+    view(None, "info", {"event": "component.finished", "component": "src", "records": 1234})
+    assert "records src 1,234" in view.line()
