@@ -1,16 +1,13 @@
-"""Helpers shared by the built-in components (JSON encoding, URLs without secrets, run status)."""
+"""Helpers shared by the built-in components (URLs without secrets, run status)."""
+
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import decimal
-import json
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from adf_core.records import dumps as dumps
+from adf_core.records import json_default as json_default
 
 
 @dataclass(frozen=True)
@@ -21,23 +18,6 @@ class Written:
     records: int
 
 
-def json_default(value: Any) -> Any:
-    """Encode what JSON has no type for: decimals as numbers, dates as ISO 8601, bytes as base64."""
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-# One encoder for every record: json.dumps with arguments builds a new encoder on each call.
-dumps: Callable[[Any], str] = json.JSONEncoder(default=json_default, ensure_ascii=False).encode
 
 
 def safe_url(url: str) -> str:

@@ -7,18 +7,16 @@ to a binary file object (a temporary file that is uploaded once every record was
 
 from __future__ import annotations
 
-import base64
 import csv
-import datetime as dt
-import decimal
 import gzip
 import io
 import json
 import re
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, cast
+
+from adf_core.records import dumps
 
 Record = dict[str, Any]
 
@@ -170,22 +168,6 @@ def _kind(value: Any) -> str:
 # -- writing ------------------------------------------------------------------------------
 
 
-def json_default(value: Any) -> Any:
-    """JSON for the values databases return: dates and times, decimals, UUIDs, bytes, sets.
-
-    Decimals become strings, not floats, so that no digit is lost.
-    """
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal | uuid.UUID):
-        return str(value)
-    if isinstance(value, bytes | bytearray | memoryview):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    raise TypeError(f"field value of type {type(value).__name__} is not JSON serialisable")
-
-
 class RecordWriter:
     """Writes records in one format to a binary file; ``close`` finishes the document.
 
@@ -221,7 +203,7 @@ class RecordWriter:
                 self.uri, self.count, f"is a {type(record).__name__}, not a record (dict)"
             )
         try:
-            line = json.dumps(record, default=json_default, ensure_ascii=False)
+            line = dumps(record)
         except (TypeError, ValueError) as exc:
             raise S3RecordError(self.uri, self.count, str(exc)) from None
         data = line.encode("utf-8")

@@ -86,7 +86,7 @@ def test_database_values_become_json(bucket):
     s3_destination(**bucket.options(key="v.jsonl"), upstream={"v": [record]})
 
     assert bucket.get_jsonl("v.jsonl") == [
-        {"day": "2026-11-24", "at": "2026-11-24T21:30:00+00:00", "amount": "12.30", "raw": "AP8="}
+        {"day": "2026-11-24", "at": "2026-11-24T21:30:00+00:00", "amount": 12.3, "raw": "AP8="}
     ]
 
 
@@ -117,7 +117,7 @@ def test_a_bad_later_record_names_its_number_and_leaves_no_object(bucket):
         s3_destination(**bucket.options(key="out.jsonl"), upstream={"r": records})
 
     assert str(caught.value).startswith(f"s3://{bucket.name}/out.jsonl: record 3: ")
-    assert "not JSON serialisable" in str(caught.value)
+    assert "not JSON serializable" in str(caught.value)
     assert bucket.keys() == []
 
 
