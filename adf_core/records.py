@@ -21,11 +21,10 @@ passed through as they are (no copy); only labelled records are copied.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import decimal
 import json
-import uuid
+import sys
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -322,10 +321,13 @@ def json_default(value: Any) -> Any:
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
-    if isinstance(value, uuid.UUID):
-        return str(value)
     if isinstance(value, bytes | bytearray | memoryview):
+        import base64
+
         return base64.b64encode(bytes(value)).decode("ascii")
+    uuid = sys.modules.get("uuid")  # not imported here: if it is not loaded, no value is a UUID
+    if uuid is not None and isinstance(value, uuid.UUID):
+        return str(value)
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -1,6 +1,5 @@
 """The `http` source on httpx: a JSON API response as records, with timeouts and retries."""
 
-import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -75,6 +74,8 @@ async def _send(
                 return response
             delay = _retry_after(response, delay)
         attempt += 1
+        import asyncio  # here, not at import: `adf plugins` and `adf --help` stay fast
+
         await asyncio.sleep(delay)
 
 
