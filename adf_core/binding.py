@@ -39,7 +39,7 @@ class Binding:
                  "var_keyword", "wants_context", "wants_upstream")
 
     def __init__(self, alias: str, position: str, signature: inspect.Signature,
-                 options: Mapping[str, Any]) -> None:
+                 options: Mapping[str, Any], fixed: frozenset[str] = frozenset()) -> None:
         self.alias = alias
         self.position = position
         params = signature.parameters
@@ -70,6 +70,8 @@ class Binding:
                     self.wants_context = True
             elif param.kind is param.POSITIONAL_ONLY:
                 self.positional.append((name, "key", param.default))
+            elif name in fixed:
+                continue  # bound by functools.partial: the partial supplies it, not the context
             else:
                 self.lookups.append((name, param.default))
         # Options passed through **kwargs (no parameter of that name) are bound as constants.
@@ -108,6 +110,17 @@ class Binding:
             else:
                 args.append(value)
         return args, kwargs
+
+
+def partial_keywords(fn: Any) -> frozenset[str]:
+    """Names a ``functools.partial`` (or a chain of them) binds by keyword."""
+    import functools
+
+    names: set[str] = set()
+    while isinstance(fn, functools.partial):
+        names.update(fn.keywords)
+        fn = fn.func
+    return frozenset(names)
 
 
 def _check_options(alias: str, position: str, options: Mapping[str, Any],

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adf_core.binding import Binding, signature_of
+from adf_core.binding import Binding, partial_keywords, signature_of
 from adf_core.definition import Leaf, Node, Sequence, first_leaves, last_leaves, leaves
 from adf_core.errors import FlowDefinitionError
 
@@ -127,8 +127,8 @@ def compile_plan(root: Sequence, defaults: Defaults) -> Plan:
             other = seen[leaf.alias]
             raise FlowDefinitionError(
                 f"the alias {leaf.alias!r} is used twice ({other.position} and {leaf.position}); "
-                f"give each instance its own name, e.g. 'first={leaf.alias}, "
-                f"second={leaf.alias}' or step(fn, name='second')")
+                f"give each instance its own name: in Python step(fn, name='second'), in an "
+                f"expression 'first={leaf.alias}, second={leaf.alias}'")
         seen[leaf.alias] = leaf
         leaf.component = _plan_component(leaf, defaults)
         components.append(leaf.component)
@@ -209,7 +209,7 @@ def _plan_component(leaf: Leaf, defaults: Defaults) -> PlannedComponent:
         executor=step.executor or defaults.executor,
         buffer_size=step.buffer_size or defaults.buffer_size,
         call=call,
-        binding=Binding(leaf.alias, leaf.position, signature, options),
+        binding=Binding(leaf.alias, leaf.position, signature, options, partial_keywords(fn)),
     )
 
 

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from adf_core.definition import Leaf, Node, Parallel, Sequence, render
-from adf_core.errors import ComponentError, FlowError, RunAborted
+from adf_core.errors import ComponentError, FlowError, MissingInputError, RunAborted
 from adf_core.executors import Executor, get_factory, run_in_own_thread
 from adf_core.plan import Plan, PlannedComponent
 from adf_core.result import FlowResult
@@ -221,7 +221,12 @@ class _Run:
     # components --------------------------------------------------------------------------
     async def leaf(self, comp: PlannedComponent, ctx: dict[str, Any],
                    upstream: dict[str, Any]) -> Any:
-        args, kwargs = comp.binding.bind(ctx, upstream)
+        try:
+            args, kwargs = comp.binding.bind(ctx, upstream)
+        except MissingInputError as exc:
+            self.info.statuses[comp.alias] = "failed"
+            self.failed_event(comp, 0, time.perf_counter(), exc)
+            raise
         if comp.stream_inputs:
             self.attach_readers(comp, args, kwargs)
         elif self.plan.has_streams:

@@ -353,3 +353,11 @@ def test_a_decorated_coroutine_function_is_awaited_or_clearly_rejected():
     if asyncio.iscoroutine(leftover):
         leftover.close()  # keep the never-awaited warning out of the test run
     assert result["y"] == 2
+
+
+def test_a_partial_keyword_is_bound_and_the_context_does_not_override_it():
+    def pair(a, b):
+        return {"pair": (a, b)}
+
+    result = DataFlow((functools.partial(pair, a=1),)).run({"a": 99, "b": 2})
+    assert result["pair"] == (1, 2)

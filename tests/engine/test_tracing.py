@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from adf_core import ComponentError, DataFlow
+from adf_core import ComponentError, DataFlow, MissingInputError
 
 
 async def load() -> dict:
@@ -194,3 +194,14 @@ def test_a_script_that_never_imports_structlog_gets_no_output_and_no_import():
     assert done.returncode == 0, done.stderr
     assert done.stdout == "False\n"
     assert done.stderr == ""
+
+
+def test_a_missing_input_emits_component_failed_too(events):
+    def needs(missing_key: str) -> None:
+        raise AssertionError("never runs")
+
+    with pytest.raises(MissingInputError):
+        DataFlow((load, needs)).run()
+    failed = named(events, "component.failed")
+    assert [e["component"] for e in failed] == ["needs"]
+    assert "missing_key" in failed[0]["error"]
