@@ -90,6 +90,8 @@ async def await_thread(inner: concurrent.futures.Future[Any], grace: float,
         waiter = asyncio.wrap_future(inner)
         done, _ = await asyncio.wait([waiter], timeout=grace)
         if not done:
+            global _abandoned
+            _abandoned += 1
             if on_abandon is not None:
                 on_abandon()
             raise
@@ -97,6 +99,14 @@ async def await_thread(inner: concurrent.futures.Future[Any], grace: float,
         if late is not None and _run_failing():
             raise late from late.__cause__  # keeps its own cause chain
         raise
+
+
+_abandoned = 0
+
+
+def abandoned_threads() -> int:
+    """How many calls this process gave up waiting for (their threads may still run)."""
+    return _abandoned
 
 
 def _run_failing() -> bool:

@@ -224,8 +224,9 @@ def _resolve_ref(ref: Ref, kind: str, resolve: Resolver, expression: str) -> Ste
     except (FlowDefinitionError, LookupError) as exc:
         pointer = " " * (ref.column - 1) + "^"
         raise FlowDefinitionError(f"{exc}\n  {expression}\n  {pointer}") from exc
+    default = ref.name.rpartition(":")[2].rpartition(".")[2] if ":" in ref.name else ref.name
     if isinstance(fn, Step):
-        return Step(fn.fn, name=ref.alias or fn.name or ref.name, retries=fn.retries,
+        return Step(fn.fn, name=ref.alias or fn.name or default, retries=fn.retries,
                     timeout=fn.timeout, executor=fn.executor, options=fn.options,
                     buffer_size=fn.buffer_size, ref=ref.name, kind=kind)
-    return Step(fn, name=ref.alias or ref.name, ref=ref.name, kind=kind)
+    return Step(fn, name=ref.alias or default, ref=ref.name, kind=kind)

@@ -6,6 +6,8 @@ plugins load inside the commands that need them, so ``adf --help`` stays fast.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 import click
@@ -39,4 +41,19 @@ cli.add_command(graph)
 
 def main(args: list[str] | None = None, **extra: Any) -> Any:
     """The console script ``adf``."""
-    return cli.main(args=args, prog_name="adf", **extra)
+    try:
+        return cli.main(args=args, prog_name="adf", **extra)
+    except SystemExit as done:
+        _exit_now_if_threads_were_abandoned(done.code)
+        raise
+
+
+def _exit_now_if_threads_were_abandoned(code: Any) -> None:
+    """A sync component that outlived its grace period still runs in a pool thread, and the
+    interpreter would wait for it at exit: the run is over and reported, so leave now."""
+    executors = sys.modules.get("adf_core.executors")
+    if executors is None or not executors.abandoned_threads():
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 1)

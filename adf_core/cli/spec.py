@@ -19,7 +19,7 @@ import click
 FILE_KEYS = ("pipeline", "params", "components", "settings")
 FLOW_SETTINGS = (
     "retries", "timeout", "executor", "executor_address", "max_concurrency", "max_threads",
-    "buffer_size",
+    "buffer_size", "thread_grace", "retry_delay",
 )
 COMPONENT_SETTINGS = ("retries", "timeout", "executor", "buffer_size")
 RESERVED_ENV = frozenset(

@@ -66,8 +66,8 @@ def test_live_view_on_a_terminal(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": f"{PLUGINS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "adf_core.cli", "run",
-         "adf_sample_basic:slow | adf_sample_basic:jsonl", "-o", "adf_sample_basic:slow.seconds=1",
-         "-o", f"adf_sample_basic:jsonl.path={tmp_path / 'o'}", "-q"],
+         "adf_sample_basic:slow | adf_sample_basic:jsonl", "-o", "slow.seconds=1",
+         "-o", f"jsonl.path={tmp_path / 'o'}", "-q"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=secondary, env=env,
     )
     os.close(secondary)
@@ -83,7 +83,7 @@ def test_live_view_on_a_terminal(tmp_path: Path) -> None:
     assert proc.wait(timeout=60) == 0
     os.close(primary)
     screen = b"".join(chunks).decode()
-    assert "running 1: adf_sample_basic:slow" in screen
+    assert "running 1: slow" in screen
     assert screen.endswith(CLEAR)
 
 

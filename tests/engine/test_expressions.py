@@ -96,8 +96,9 @@ def test_module_attr_references_are_imported(monkeypatch):
     flow = DataFlow.parse(
         "adf_engine_sample_jobs:load_orders | adf_engine_sample_jobs:count_orders"
         " | report=adf_engine_sample_jobs:Jobs.report")
-    assert [c.alias for c in flow.components] == [
-        "adf_engine_sample_jobs:load_orders", "adf_engine_sample_jobs:count_orders", "report"]
+    # The alias of module:attr is the attribute's own name (its __name__), as for Python flows.
+    assert [c.alias for c in flow.components] == ["load_orders", "count_orders", "report"]
+    assert flow.expression.startswith("load_orders=adf_engine_sample_jobs:load_orders | ")
     result = flow.run({"day": "2026-11-24"})
     assert result["orders"] == [{"id": 1, "day": "2026-11-24"}, {"id": 2, "day": "2026-11-24"}]
     assert result["count"] == 2
