@@ -88,29 +88,27 @@ def _convert(value: str, annotation: Any) -> Any:
     return value
 
 
+def _json_of(value: str, kind: type, name: str) -> Any:
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ConversionError(f"{value!r} is not a JSON {name}: {exc.msg}") from None
+    if not isinstance(parsed, kind):
+        raise ConversionError(f"{value!r} is not a JSON {name}")
+    return parsed
+
+
 def _split_list(value: str) -> list[Any]:
     text = value.strip()
     if text.startswith("["):
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConversionError(f"{value!r} is not a JSON list: {exc.msg}") from None
-        if not isinstance(parsed, list):
-            raise ConversionError(f"{value!r} is not a list")
-        return parsed
+        return list(_json_of(text, list, "list"))
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _parse_mapping(value: str) -> dict[str, Any]:
     text = value.strip()
     if text.startswith("{"):
-        try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConversionError(f"{value!r} is not a JSON object: {exc.msg}") from None
-        if not isinstance(parsed, dict):
-            raise ConversionError(f"{value!r} is not an object")
-        return parsed
+        return dict(_json_of(text, dict, "object"))
     result: dict[str, Any] = {}
     for part in text.split(","):
         if not part.strip():
