@@ -182,25 +182,22 @@ def leaves(node: Node) -> list[Leaf]:
 
 def first_leaves(node: Node) -> list[Leaf]:
     """The leaves that start a node: they receive its predecessor's outputs as ``upstream``."""
-    if isinstance(node, Leaf):
-        return [node]
-    if isinstance(node, Sequence):
-        return first_leaves(node.children[0])
-    found: list[Leaf] = []
-    for child in node.children:
-        found.extend(first_leaves(child))
-    return found
+    return _edge_leaves(node, 0)
 
 
 def last_leaves(node: Node) -> list[Leaf]:
     """The leaves whose outputs a node hands on as the next node's ``upstream``."""
+    return _edge_leaves(node, -1)
+
+
+def _edge_leaves(node: Node, end: int) -> list[Leaf]:
     if isinstance(node, Leaf):
         return [node]
     if isinstance(node, Sequence):
-        return last_leaves(node.children[-1])
+        return _edge_leaves(node.children[end], end)
     found: list[Leaf] = []
     for child in node.children:
-        found.extend(last_leaves(child))
+        found.extend(_edge_leaves(child, end))
     return found
 
 
