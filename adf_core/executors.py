@@ -48,14 +48,20 @@ class ThreadExecutor:
     remote = False
 
     def __init__(self, max_workers: int = 64, grace: float = 10.0,
-                 pool: concurrent.futures.ThreadPoolExecutor | None = None, **_: Any) -> None:
+                 pool: Callable[[], concurrent.futures.ThreadPoolExecutor] | None = None,
+                 on_abandon: Callable[[concurrent.futures.ThreadPoolExecutor], None] | None
+                 = None, **_: Any) -> None:
         self.grace = grace
-        #: Called when a cancelled call is abandoned after the grace period: its thread
-        #: still holds a slot of the pool, so a shared pool should be replaced.
-        self.on_abandon: Callable[[], None] | None = None
         self._owned = pool is None
-        self._pool = pool or concurrent.futures.ThreadPoolExecutor(
-            max_workers=max_workers, thread_name_prefix="adf-worker")
+        if pool is None:
+            own = concurrent.futures.ThreadPoolExecutor(
+                max_workers=max_workers, thread_name_prefix="adf-worker")
+            pool = lambda: own  # noqa: E731
+        #: The pool to use now (a flow's pool may be replaced between calls).
+        self._pool = pool
+        #: Called with the pool when a cancelled call is abandoned after the grace period:
+        #: its thread still holds a slot there, so a shared pool should be replaced.
+        self.on_abandon = on_abandon
 
     async def start(self) -> None:
         return None
@@ -63,12 +69,15 @@ class ThreadExecutor:
     async def call(self, fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any],
                    on_cancel: Callable[[], None] | None = None) -> Any:
         context = contextvars.copy_context()
-        inner = self._pool.submit(context.run, fn, *args, **kwargs)
-        return await await_thread(inner, self.grace, on_cancel, self.on_abandon)
+        pool = self._pool()
+        inner = pool.submit(context.run, fn, *args, **kwargs)
+        abandon = self.on_abandon
+        return await await_thread(inner, self.grace, on_cancel,
+                                  None if abandon is None else lambda: abandon(pool))
 
     async def close(self) -> None:
         if self._owned:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool().shutdown(wait=False, cancel_futures=True)
 
 
 async def await_thread(inner: concurrent.futures.Future[Any], grace: float,

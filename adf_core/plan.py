@@ -9,7 +9,7 @@ import functools
 import inspect
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +102,7 @@ class Plan:
     has_streams: bool
     executors: set[str]
     _pool: concurrent.futures.ThreadPoolExecutor | None = None
+    _busy: dict[int, int] = field(default_factory=dict)
 
     def thread_pool(self) -> concurrent.futures.ThreadPoolExecutor:
         """The flow's worker threads, kept across runs (threads start lazily, once)."""
@@ -112,10 +113,27 @@ class Plan:
             return self._pool
 
     def discard_pool(self, pool: concurrent.futures.ThreadPoolExecutor) -> None:
-        """A cancelled run abandoned a thread of ``pool``: later runs get a fresh pool."""
-        if self._pool is pool:
-            self._pool = None
-            pool.shutdown(wait=False)  # work other runs queued there still runs
+        """A cancelled call abandoned a thread of ``pool``: later calls get a fresh pool."""
+        with _POOL_LOCK:
+            if self._pool is pool:
+                self._pool = None
+                pool.shutdown(wait=False)  # work other runs queued there still runs
+
+    @contextlib.contextmanager
+    def thread_busy(self) -> Iterator[None]:
+        """Count a sync component executing in a thread of the current pool (all runs)."""
+        pool = self._pool
+        with _POOL_LOCK:
+            self._busy[id(pool)] = self._busy.get(id(pool), 0) + 1
+        try:
+            yield
+        finally:
+            with _POOL_LOCK:
+                self._busy[id(pool)] -= 1
+
+    def threads_busy(self) -> int:
+        """Threads of the current pool running a component, across every run of the flow."""
+        return self._busy.get(id(self._pool), 0) if self._pool is not None else 0
 
 
 def compile_plan(root: Sequence, defaults: Defaults) -> Plan:

@@ -82,8 +82,6 @@ class _Run:
         self.semaphore = asyncio.Semaphore(limit) if limit else None
         self.log, self.info_on = run_logger(run_id)
         self.tg: asyncio.TaskGroup | None = None
-        self.in_threads = 0  # sync components executing in pool threads right now
-        self.in_threads_lock = threading.Lock()
         self.info = RunInfo(run_id=run_id, flow=render(plan.root), started_at=time.time(),
                             peers=plan.peers, can_start=self.can_start,
                             progress=self.progress)
@@ -96,16 +94,7 @@ class _Run:
         """No limit is exhausted: a pending or queued component could start now."""
         if self.semaphore is not None and self.semaphore.locked():
             return False
-        return self.in_threads < self.defaults.max_threads
-
-    def entered_thread(self, alias: str) -> None:
-        with self.in_threads_lock:
-            self.in_threads += 1
-        self.info.statuses[alias] = "running"
-
-    def left_thread(self) -> None:
-        with self.in_threads_lock:
-            self.in_threads -= 1
+        return self.plan.threads_busy() < self.defaults.max_threads
 
     # events ------------------------------------------------------------------------------
     def event(self, name: str, **fields: Any) -> None:
@@ -120,14 +109,15 @@ class _Run:
                 executor = self.executors.get(name)
                 if executor is None:
                     factory = get_factory(name)
-                    extra = {"pool": self.plan.thread_pool()} if name == "threads" else {}
+                    # The flow owns its thread pool; the executor looks it up on every call,
+                    # so a pool replaced after an abandoned thread is never used again.
+                    extra: dict[str, Any] = {"pool": self.plan.thread_pool,
+                                             "on_abandon": self.plan.discard_pool} \
+                        if name == "threads" else {}
                     executor = factory(max_workers=self.defaults.max_threads,
                                        grace=self.defaults.thread_grace,
                                        address=self.defaults.executor_address, **extra)
                     await executor.start()
-                    if name == "threads":
-                        pool = extra["pool"]
-                        executor.on_abandon = lambda: self.plan.discard_pool(pool)
                     self.executors[name] = executor
         return executor
 
@@ -317,17 +307,18 @@ class _Run:
         deadline = asyncio.timeout(comp.timeout)
         try:
             async with deadline:
-                return await self.invoke(comp, args, kwargs, where)
+                return await self.invoke(comp, args, kwargs, where, deadline)
         except TimeoutError:
             if deadline.expired():
                 raise TimeoutError(f"timed out after {comp.timeout} s") from None
             raise  # the component's own TimeoutError (a socket timeout, say)
 
     async def invoke(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any],
-                     where: list[str | None] | None = None) -> Any:
+                     where: list[str | None] | None = None,
+                     deadline: asyncio.Timeout | None = None) -> Any:
         if comp.is_async:
             return await comp.fn(*args, **kwargs)
-        notice = self.cancel_notice(comp)
+        notice = self.cancel_notice(comp, deadline)
         if comp.stream_inputs:
             # A stream reader lives as long as its stream: a thread of its own, never a
             # pool slot that its producer or a fan-out sibling might be waiting for.
@@ -346,9 +337,13 @@ class _Run:
             value = await value
         return value
 
-    def cancel_notice(self, comp: PlannedComponent) -> Callable[[], None]:
+    def cancel_notice(self, comp: PlannedComponent, deadline: asyncio.Timeout | None = None
+                      ) -> Callable[[], None]:
         def notice() -> None:
-            self.info.statuses[comp.alias] = "cancelled"
+            # Its own timeout is no failure of the run yet (a retry may follow); anything
+            # else that cancels a running component is.
+            timed_out = deadline is not None and deadline.expired()
+            self.info.statuses[comp.alias] = "timing-out" if timed_out else "cancelled"
             if comp.stream_inputs:
                 self.release_inputs(comp, abort=True)
             if self.log is not None:
@@ -514,11 +509,9 @@ class _Run:
 
     def in_pool_thread(self, where: list[str | None] | None, alias: str,
                        fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
-        self.entered_thread(alias)
-        try:
+        with self.plan.thread_busy():
+            self.info.statuses[alias] = "running"
             return _call_as(where, alias, fn, args, kwargs)
-        finally:
-            self.left_thread()
 
 
 def _call_as(where: list[str | None] | None, alias: str, fn: Callable[..., Any],

@@ -82,3 +82,50 @@ def test_a_limit_that_keeps_a_sibling_queued_does_not_hang_the_commit(limits):
 def test_outside_a_run_ready_does_not_wait():
     with commit_group("a file") as ready:
         ready()
+
+
+def test_a_sibling_that_times_out_and_then_succeeds_on_retry_lets_us_commit():
+    calls: list[int] = []
+    log: list = []
+
+    def slow():
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(0.5)  # outlives its timeout: the retry is what counts
+        return {"slow": "ok"}
+
+    def late_dest(x):
+        time.sleep(0.2)
+        with commit_group("out") as ready:
+            ready()
+            log.append("committed")
+
+    def src():
+        return {"x": 1}
+
+    result = DataFlow((src, (step(slow, timeout=0.1, retries=1), late_dest)),
+                      retry_delay=0.01).run()
+    assert result["slow"] == "ok" and log == ["committed"]
+
+
+def test_concurrent_runs_of_one_flow_share_the_pool_without_deadlock():
+    tries: dict[int, int] = {}
+
+    def a():
+        with commit_group("a.out") as ready:
+            ready()
+        return {"a": 1}
+
+    def b(run):
+        tries[run] = tries.get(run, 0) + 1
+        if tries[run] == 1:
+            raise ConnectionError("transient")
+        return {"b": 1}
+
+    flow = DataFlow(((a, step(b, retries=1)),), max_threads=2, retry_delay=0.05)
+
+    async def both():
+        return await asyncio.wait_for(asyncio.gather(flow({"run": 1}), flow({"run": 2})), 20)
+
+    results = asyncio.run(both())
+    assert [r["b"] for r in results] == [1, 1]

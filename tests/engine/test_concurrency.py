@@ -306,3 +306,20 @@ def test_abandoning_a_thread_in_one_run_never_cancels_another_run_of_the_same_fl
         assert asyncio.run(main()) == {"call": 2}
     finally:
         release.set()
+
+
+def test_a_retry_after_an_abandoned_thread_runs_on_a_fresh_pool():
+    calls: list[int] = []
+
+    def hang():
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(1)  # past its timeout and the grace period: abandoned
+        return {"h": len(calls)}
+
+    def after(h):
+        return {"done": h}
+
+    flow = DataFlow((step(hang, timeout=0.1, retries=1), after), thread_grace=0.2,
+                    retry_delay=0.01)
+    assert flow.run()["done"] == 2
