@@ -54,6 +54,10 @@ class DataFlow:
             raise FlowDefinitionError(f"retries must be an integer >= 0, got {retries!r}")
         if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
             raise FlowDefinitionError(f"timeout must be a number of seconds > 0, got {timeout!r}")
+        for name, value in (("thread_grace", thread_grace), ("retry_delay", retry_delay)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise FlowDefinitionError(
+                    f"{name} must be a number of seconds >= 0, got {value!r}")
         self.defaults = Defaults(
             retries=retries, timeout=timeout, executor=executor,
             max_concurrency=max_concurrency, max_threads=max_threads or 64,

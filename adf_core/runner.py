@@ -222,6 +222,8 @@ class _Run:
         elif self.plan.has_streams:
             self.reject_foreign_streams(comp, args, kwargs)
         if comp.streaming:
+            if not comp.subscribers:
+                return await self.drain_stream(comp, args, kwargs)
             return self.start_stream(comp, args, kwargs)
         try:
             # Stream readers are not counted: holding a slot while a fan-out sibling waits
@@ -397,6 +399,15 @@ class _Run:
             if abort:
                 channel.finish(asyncio.CancelledError())
             channel.close()
+
+    async def drain_stream(self, comp: PlannedComponent, args: list[Any],
+                           kwargs: dict[str, Any]) -> list[Any]:
+        """A stream nobody reads: run it to the end within its stage, collecting its items
+        (the next stage starts only after it, as for any other component)."""
+        stream = Stream(comp.alias)
+        self.streams[comp.alias] = stream
+        await self.pump(comp, stream, args, kwargs)
+        return self.collected.pop(comp.alias)
 
     def start_stream(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any]
                      ) -> Stream:

@@ -162,15 +162,35 @@ def test_a_stream_nobody_reads_is_collected_into_the_result():
     assert result["numbers"] == [0, 1, 2, 3, 4]
 
 
-def test_a_stream_read_two_stages_later_is_a_clear_error():
-    def middle():
-        return {"x": 1}
+def test_a_stream_read_by_the_next_stage_cannot_be_read_again_later():
+    def middle(numbers):
+        return {"x": sum(numbers)}
 
     def late(numbers):
         return list(numbers)
 
     with pytest.raises(Exception, match="right after its producer"):
         DataFlow((numbers, middle, late)).run()
+
+
+def test_a_stream_nobody_reads_next_finishes_within_its_stage_and_later_stages_get_a_list():
+    order = []
+
+    def produce():
+        for i in range(3):
+            time.sleep(0.01)
+            yield i
+        order.append("produced")
+
+    def middle():
+        order.append("middle")
+
+    def late(produce):
+        return {"late": list(produce)}
+
+    result = DataFlow((produce, middle, late)).run()
+    assert order == ["produced", "middle"], "the next stage waited for the stream to end"
+    assert result["late"] == [0, 1, 2]
 
 
 def test_batching_helpers_round_trip():
