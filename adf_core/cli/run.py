@@ -96,8 +96,12 @@ def run(ctx: click.Context, expression: str | None, sources: str | None,
         show_plan(flow, spec, registry, redactor, as_json)
         return
     verbosity = -1 if quiet else verbose
+    trace_path = Path(trace_file) if trace_file else None
+    if trace_path is not None and not trace_path.parent.resolve().is_dir():
+        raise click.BadParameter(f"the directory {str(trace_path.parent)!r} does not exist",
+                                 param_hint="--trace-file")
     execute(flow, spec, redactor, verbosity=verbosity, log_format=log_format,
-            trace_file=Path(trace_file) if trace_file else None, as_json=as_json)
+            trace_file=trace_path, as_json=as_json)
 
 
 def build_flow(spec: FlowSpec, registry: Registry, redactor: Redactor,
@@ -158,6 +162,8 @@ def show_plan(flow: DataFlow, spec: FlowSpec, registry: Registry, redactor: Reda
 def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, *, verbosity: int,
             log_format: str, trace_file: Path | None, as_json: bool) -> None:
     """Run the flow with logging, live view and trace file; exit 1 when it fails."""
+    import asyncio
+
     from adf_core.cli.live import LiveView
     from adf_core.cli.logs import configured
     from adf_core.tracefile import TraceCollector
@@ -176,7 +182,7 @@ def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, *, verbosity: in
                         redactor=redactor, sinks=sinks):
             try:
                 result = flow.run(spec.params)
-            except Exception as exc:
+            except (Exception, asyncio.CancelledError) as exc:
                 failure = exc
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
@@ -185,7 +191,10 @@ def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, *, verbosity: in
         if live is not None:
             live.stop()
         if trace_file is not None:
-            collector.write(trace_file)
+            try:
+                collector.write(trace_file)
+            except OSError as exc:  # the run is done: say so, do not turn it into a failure
+                click.echo(f"warning: cannot write the trace file: {exc}", err=True)
     elapsed = time.perf_counter() - started
     if failure is not None:
         report_failure(failure, redactor, verbosity=verbosity, as_json=as_json, flow=flow)

@@ -56,8 +56,15 @@ def tier_expression(sources: str | None, transforms: Iterable[str], dests: str |
 def split_assignment(text: str, flag: str, shape: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise click.UsageError(f"{flag} {text!r}: expected {shape}")
+        raise click.UsageError(f"{flag} {_shown(text)}: expected {shape}")
     return key.strip(), value
+
+
+def _shown(text: str) -> str:
+    """An assignment as errors may show it: the key only, never the value (it may be a
+    secret, and a malformed one is not recognisable as such)."""
+    key, sep, _ = text.partition("=")
+    return repr(f"{key}=..." if sep else "...")
 
 
 def param_assignment(text: str) -> tuple[str, Any]:
@@ -70,7 +77,9 @@ def param_assignment(text: str) -> tuple[str, Any]:
     try:
         return key[:-1], json.loads(value)
     except ValueError as exc:
-        raise click.UsageError(f"-p {text!r}: the value after ':=' must be JSON ({exc})") from None
+        raise click.UsageError(
+            f"-p {_shown(text)}: the value after ':=' must be JSON ({type(exc).__name__})"
+        ) from None
 
 
 def option_assignments(values: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -80,7 +89,8 @@ def option_assignments(values: Iterable[str]) -> dict[str, dict[str, Any]]:
         target, value = split_assignment(text, "-o", "ALIAS.KEY=VALUE, e.g. -o source.url=...")
         alias, dot, key = target.partition(".")
         if not dot or not alias or not key:
-            raise click.UsageError(f"-o {text!r}: expected ALIAS.KEY=VALUE, e.g. source.url=...")
+            raise click.UsageError(
+                f"-o {_shown(text)}: expected ALIAS.KEY=VALUE, e.g. source.url=...")
         options.setdefault(alias, {})[key] = value
     return options
 
