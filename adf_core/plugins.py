@@ -112,21 +112,29 @@ def load_plugins(
     only = _names(env.get("ADF_LOAD_PLUGINS"))
     found = pm.load_records
     for ep in entry_points:
-        if ep.name in found or pm.has_plugin(ep.name):
-            continue
         dist = ep.dist
-        record = found[ep.name] = PluginRecord(
-            ep.name,
+        dist_name = dist.metadata["Name"] if dist is not None else None
+        key = ep.name
+        if key in found:
+            if found[key].dist == dist_name:
+                continue  # the same distribution, listed twice (or loaded before)
+            # Another distribution uses the same entry-point name: load it too, so that a
+            # clash of components names both distributions instead of hiding one.
+            key = f"{ep.name} ({dist_name})"
+        if key in found or pm.has_plugin(key):
+            continue
+        record = found[key] = PluginRecord(
+            key,
             ep.value,
             dist.metadata["Name"] if dist is not None else None,
             dist.version if dist is not None else None,
         )
         if _selected(ep, disabled) or (only is not None and not _selected(ep, only)):
-            pm.set_blocked(ep.name)
+            pm.set_blocked(key)
             record.status = "blocked"
             continue
         try:
-            register(pm, ep.load(), ep.name)
+            register(pm, ep.load(), key)
         except Exception as exc:
             record.status = "failed"
             record.error = f"{type(exc).__name__}: {exc}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib.metadata import EntryPoint
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -136,3 +137,26 @@ def test_module_level_listing_uses_the_installed_plugins() -> None:
         "    raise AssertionError\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_two_distributions_with_one_entry_point_name_both_load_and_clash(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither hides the other: the clash of their components names both distributions."""
+    from importlib.metadata import distributions
+
+    for dist, module in (("fast_s3", "adf_dup_fast"), ("slow_s3", "adf_dup_slow")):
+        info = tmp_path / f"{dist}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+        (info / "entry_points.txt").write_text(f"[adf]\ns3 = {module}\n")
+        (tmp_path / f"{module}.py").write_text(
+            "from adf_core import hookimpl\n\n@hookimpl\ndef adf_destinations():\n"
+            f"    def s3(): return {dist!r}\n    return {{'s3': s3}}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    points = [ep for d in distributions(path=[str(tmp_path)]) for ep in d.entry_points
+              if ep.group == "adf"]
+    pm = load_plugins(PluginManager(), points, environ={})
+    assert sorted(r.dist for r in pm.records().values()) == ["fast_s3", "slow_s3"]
+    assert all(r.status == "loaded" for r in pm.records().values())
+    with pytest.raises(PluginError, match=r"fast_s3.*slow_s3|slow_s3.*fast_s3"):
+        Registry(pm, strict=True)
