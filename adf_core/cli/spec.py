@@ -200,11 +200,15 @@ def env_options(
     for variable, value in environ.items():
         if variable in RESERVED_ENV or not variable.startswith("ADF_"):
             continue
-        for prefix, alias in prefixes.items():
-            if variable.startswith(prefix) and len(variable) > len(prefix):
-                key = variable[len(prefix):].lower()
-                options.setdefault(alias, {})[key] = value
-                origins[(alias, key)] = variable
+        matches = [p for p in prefixes if variable.startswith(p) and len(variable) > len(p)]
+        if not matches:
+            continue
+        # ADF_TARGET_DB_URL is target_db.url, not target.db_url: the longest alias wins.
+        prefix = max(matches, key=len)
+        alias = prefixes[prefix]
+        key = variable[len(prefix):].lower()
+        options.setdefault(alias, {})[key] = value
+        origins[(alias, key)] = variable
     return options
 
 

@@ -36,3 +36,13 @@ def test_a_trace_file_in_a_missing_directory_is_a_usage_error(tmp_path: Path) ->
     assert code == 2
     assert "--trace-file" in output
     assert not target.exists(), "nothing ran"
+
+
+def test_an_environment_option_goes_to_the_longest_matching_alias() -> None:
+    from adf_core.cli.spec import env_options
+
+    origins: dict[tuple[str, str], str] = {}
+    options = env_options(["target", "target_db"],
+                          {"ADF_TARGET_DB_URL": "sqlite://", "ADF_TARGET_PATH": "a.csv"}, origins)
+    assert options == {"target_db": {"url": "sqlite://"}, "target": {"path": "a.csv"}}
+    assert origins[("target_db", "url")] == "ADF_TARGET_DB_URL"
