@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -145,22 +146,39 @@ def _commit_group(what: str) -> Iterator[Callable[[], None]]:
 def _upload_all(
     client: Any, bucket: str, written: Iterable[tuple[str, str, IO[bytes], int]]
 ) -> S3Written:
-    """Upload each spooled object; if one fails, delete the ones this call already uploaded."""
-    uploaded: dict[str, int] = {}
+    """Upload the spooled objects so that a failure leaves every target as it was.
+
+    One object is uploaded directly: S3 shows it only once complete. Several are first
+    uploaded under staging keys; only when all of them are there are they copied (server
+    side) to their targets, so a failed upload touches no target. The staging objects are
+    removed either way.
+    """
+    objects = list(written)
+    if len(objects) == 1:
+        object_key, fmt, out, count = objects[0]
+        out.seek(0)
+        client.upload_fileobj(out, bucket, object_key,
+                              ExtraArgs={"ContentType": CONTENT_TYPES[fmt]})
+        return S3Written({s3_uri(bucket, object_key): count})
+    token = uuid.uuid4().hex[:12]
+    staged: dict[str, str] = {}
     try:
-        for object_key, fmt, out, count in written:
+        for object_key, fmt, out, _ in objects:
             out.seek(0)
-            client.upload_fileobj(
-                out, bucket, object_key, ExtraArgs={"ContentType": CONTENT_TYPES[fmt]}
-            )
-            uploaded[object_key] = count
-    except BaseException:
-        for object_key in uploaded:
-            # Best effort: the original error is the one to report.
+            staging = f"{object_key}.adf-staging-{token}"
+            client.upload_fileobj(out, bucket, staging,
+                                  ExtraArgs={"ContentType": CONTENT_TYPES[fmt]})
+            staged[object_key] = staging
+        for object_key, fmt, _, _ in objects:
+            client.copy({"Bucket": bucket, "Key": staged[object_key]}, bucket, object_key,
+                        ExtraArgs={"ContentType": CONTENT_TYPES[fmt],
+                                   "MetadataDirective": "REPLACE"})
+    finally:
+        for staging in staged.values():
+            # Best effort: the original error, if any, is the one to report.
             with contextlib.suppress(Exception):
-                client.delete_object(Bucket=bucket, Key=object_key)
-        raise
-    return S3Written({s3_uri(bucket, k): n for k, n in uploaded.items()})
+                client.delete_object(Bucket=bucket, Key=staging)
+    return S3Written({s3_uri(bucket, k): n for k, _, _, n in objects})
 
 
 class _Spools:

@@ -225,3 +225,31 @@ def test_round_trip_through_every_format(bucket):
         s3_destination(**bucket.options(key=key), upstream={"r": records})
         read = [r for batch in s3_source(**bucket.options(key=key)) for r in batch]
         assert read == records, key
+
+
+def test_a_failed_upload_of_several_objects_leaves_every_target_as_it_was(
+        bucket, cutting_proxy):
+    # A real network failure: the proxy in front of the S3 server cuts every response to
+    # the second object's upload, after the first object was uploaded.
+    bucket.put_jsonl("out/a.jsonl", [{"old": True}])
+    cutting_proxy.cut(f"PUT /{bucket.name}/out/b.jsonl", after=0, times=1000)
+    options = {**bucket.options(prefix="out/"), "endpoint_url": cutting_proxy.endpoint_url}
+    context = {"a": [{"new": 1}], "b": [{"x": 2}]}
+
+    with pytest.raises(Exception):  # noqa: B017 - botocore's connection error, whatever its class
+        s3_destination(**options, input=["a", "b"], context=context)
+
+    assert cutting_proxy.cuts >= 1
+    assert bucket.get_jsonl("out/a.jsonl") == [{"old": True}], "the old object is untouched"
+    assert bucket.keys() == ["out/a.jsonl"], "no staging object is left behind"
+
+
+def test_several_objects_are_published_together(bucket):
+    bucket.put_jsonl("out/a.jsonl", [{"old": True}])
+    context = {"a": [{"new": 1}], "b": [{"x": 2}]}
+
+    s3_destination(**bucket.options(prefix="out/"), input=["a", "b"], context=context)
+
+    assert bucket.get_jsonl("out/a.jsonl") == [{"new": 1}]
+    assert bucket.get_jsonl("out/b.jsonl") == [{"x": 2}]
+    assert bucket.keys() == ["out/a.jsonl", "out/b.jsonl"]
