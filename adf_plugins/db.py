@@ -158,8 +158,12 @@ def _where(schema: str | None, name: str) -> str:
     return f"{schema}.{name}" if schema else name
 
 
-def _insert(conn: Any, table: Any, batch: list[Record], first: int, where: str, label: str) -> None:
-    """Insert a batch; on failure, find and name the record that does not fit."""
+def _insert(conn: Any, table: Any, batch: list[Record], numbers: list[int], where: str,
+            label: str) -> None:
+    """Insert a batch; on failure, find and name the record that does not fit.
+
+    ``numbers`` holds each record's number within its input (1-based), for the errors.
+    """
     import sqlalchemy as sa
 
     columns = table.columns.keys()
@@ -169,7 +173,7 @@ def _insert(conn: Any, table: Any, batch: list[Record], first: int, where: str, 
         extra = record.keys() - known
         if extra:
             raise RecordError(
-                f"record {first + offset} ({label}) does not fit table {where!r}: it has no "
+                f"record {numbers[offset]} ({label}) does not fit table {where!r}: it has no "
                 f"column {', '.join(map(repr, sorted(extra)))} (columns: {', '.join(columns)})"
             )
         rows.append(record if len(record) == len(known) else {c: record.get(c) for c in columns})
@@ -188,27 +192,32 @@ def _insert(conn: Any, table: Any, batch: list[Record], first: int, where: str, 
         except sa.exc.DBAPIError as exc:
             savepoint.rollback()
             raise RecordError(
-                f"record {first + offset} ({label}) does not fit table {where!r}: "
+                f"record {numbers[offset]} ({label}) does not fit table {where!r}: "
                 f"{type(exc.orig).__name__}: {str(exc.orig).strip().splitlines()[0]}"
             ) from None
         savepoint.rollback()
-    raise RuntimeError(f"inserting records {first}-{first + len(rows) - 1} into {where!r} failed")
+    raise RuntimeError(
+        f"inserting records {numbers[0]}-{numbers[-1]} ({label}) into {where!r} failed")
 
 
-def _delete_keys(conn: Any, table: Any, batch: list[Record], key: list[str]) -> list[Record]:
-    """Upsert by delete-then-insert (portable, in the same transaction); last record wins."""
+def _delete_keys(conn: Any, table: Any, batch: list[Record], key: list[str],
+                 numbers: list[int]) -> tuple[list[Record], list[int]]:
+    """Upsert by delete-then-insert (portable, in the same transaction); last record wins.
+
+    Returns the records to insert and their numbers (kept for the errors).
+    """
     import sqlalchemy as sa
 
-    latest: dict[Any, Record] = {}
-    for record in batch:
-        latest[tuple(record.get(k) for k in key)] = record
+    latest: dict[Any, tuple[int, Record]] = {}
+    for number, record in zip(numbers, batch, strict=True):
+        latest[tuple(record.get(k) for k in key)] = (number, record)
     keys = list(latest)
     if len(key) == 1:
         condition = table.c[key[0]].in_([k[0] for k in keys])
     else:
         condition = sa.tuple_(*(table.c[k] for k in key)).in_(keys)
     conn.execute(table.delete().where(condition))
-    return list(latest.values())
+    return [record for _, record in latest.values()], [number for number, _ in latest.values()]
 
 
 def write_db(
@@ -269,16 +278,17 @@ def write_db(
                             conn.execute(target.delete())
                     for input_name, data in select_inputs(upstream, context, input):
                         label = f"input {input_name!r}"
+                        seen = 0  # records of this input so far: errors number within it
                         for batch in iter_batches(data, batch_size=max(int(batch_size), 1)):
                             if target is None:
                                 target = _create_table(conn, schema, name, batch, key)
                                 created = True
-                            rows = (
-                                _delete_keys(conn, target, batch, key)
-                                if mode == "upsert"
-                                else batch
-                            )
-                            _insert(conn, target, rows, count + 1, where, label)
+                            rows = batch
+                            numbers = list(range(seen + 1, seen + len(batch) + 1))
+                            if mode == "upsert":
+                                rows, numbers = _delete_keys(conn, target, batch, key, numbers)
+                            _insert(conn, target, rows, numbers, where, label)
+                            seen += len(batch)
                             count += len(batch)
                     ready()
             except BaseException:

@@ -210,12 +210,15 @@ class _Writer:
         self.path = path
         self.delimiter = delimiter
         self.count = 0
+        self.seen: dict[str, int] = {}  # records written per input: errors number within it
+        self._base = 0
         self.csv: Any = None
         self.fields: list[str] = []
         self.parquet: Any = None
         self.schema: Any = None
 
     def write(self, batch: list[Record], where: str) -> None:
+        self._base = self.seen.get(where, 0)
         if self.fmt == "jsonl":
             try:
                 text = "\n".join(map(dumps, batch))
@@ -237,6 +240,7 @@ class _Writer:
         else:
             self._write_parquet(batch, where)
         self.count += len(batch)
+        self.seen[where] = self._base + len(batch)
 
     def _find_bad(self, batch: list[Record], where: str) -> None:
         for offset, record in enumerate(batch, start=1):
@@ -244,7 +248,7 @@ class _Writer:
                 dumps(record)
             except (TypeError, ValueError) as exc:
                 raise RecordError(
-                    f"{self.path}: record {self.count + offset} ({where}) cannot be written "
+                    f"{self.path}: record {self._base + offset} ({where}) cannot be written "
                     f"as JSON: {exc}"
                 ) from None
 
@@ -260,7 +264,7 @@ class _Writer:
             if record.keys() - known:
                 extra = ", ".join(sorted(map(str, record.keys() - known)))
                 raise RecordError(
-                    f"{self.path}: record {self.count + offset} ({where}) has fields the CSV "
+                    f"{self.path}: record {self._base + offset} ({where}) has fields the CSV "
                     f"header (from the first record) lacks: {extra}"
                 )
             rows.append([_csv_cell(record.get(f)) for f in fields])
@@ -278,7 +282,7 @@ class _Writer:
             table = pa.Table.from_pylist(batch, schema=self.schema)
         except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError) as exc:
             raise RecordError(
-                f"{self.path}: records {self.count + 1}-{self.count + len(batch)} ({where}) do "
+                f"{self.path}: records {self._base + 1}-{self._base + len(batch)} ({where}) do "
                 f"not fit the parquet schema of the first batch: {exc}"
             ) from None
         if self.parquet is None:

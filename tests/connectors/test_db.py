@@ -266,3 +266,15 @@ def test_two_tables_written_side_by_side_on_one_database(db_url, table_name):
         with engine.begin() as conn:
             conn.execute(sa.text(f"DROP TABLE IF EXISTS {other}"))
         engine.dispose()
+
+
+def test_record_numbers_count_within_each_input_and_survive_upsert_dedup(tmp_path):
+    url = f"sqlite:///{tmp_path / 'n.db'}"
+    write_db(url, "t", upstream={"seed": [{"id": 0, "v": 0}]})
+    with pytest.raises(RecordError, match=r"record 1 \(input 'b'\)"):
+        write_db(url, "t", context={"a": [{"id": 1, "v": 1}], "b": [{"id": 2, "zzz": 1}]},
+                 input=["a", "b"])
+    # upsert keeps the last record per key: the bad record is still the third of its input
+    with pytest.raises(RecordError, match=r"record 3 \(input 'a'\)"):
+        write_db(url, "t", mode="upsert", key=["id"],
+                 upstream={"a": [{"id": 1, "v": 1}, {"id": 1, "v": 2}, {"id": 2, "zzz": 1}]})

@@ -245,3 +245,11 @@ def test_a_cancelled_run_leaves_no_file(tmp_path):
     asyncio.run(main())
     assert not path.exists()
     assert leftovers(tmp_path) == []
+
+
+def test_write_errors_number_records_within_their_input(tmp_path):
+    target = tmp_path / "o.jsonl"
+    with pytest.raises(RecordError, match=r"record 1 \(input 'b'\)"):
+        write_file(str(target), context={"a": [{"k": 1}], "b": [{"k": object()}]},
+                   input=["a", "b"])
+    assert not target.exists()
