@@ -147,27 +147,33 @@ def _check_callable(member: Any, path: list[str]) -> None:
 
 
 def _assign_positions(root: Sequence) -> None:
-    """Recompute positions on the canonical tree and mark each leaf's kind by its top stage."""
+    """Recompute positions on the canonical tree and mark each leaf's kind by its position."""
     count = len(root.children)
     for index, child in enumerate(root.children, start=1):
-        if count == 1 or index == 1:
-            kind = "source"
-        elif index == count:
-            kind = "destination"
-        else:
-            kind = "transform"
-        _mark(child, [f"stage {index}"], index, kind)
+        _mark(child, [f"stage {index}"], index, index == 1, index == count)
 
 
-def _mark(node: Node, path: list[str], stage: int, kind: str) -> None:
+def kind_at(first: bool, last: bool) -> str:
+    """The kind a position asks for: what starts a path is a source, what ends one a
+    destination, everything between (and anything in a middle stage) a transform."""
+    if first:
+        return "source"
+    return "destination" if last else "transform"
+
+
+def _mark(node: Node, path: list[str], stage: int, first: bool, last: bool) -> None:
     if isinstance(node, Leaf):
         node.position = ", ".join(path)
         node.stage = stage
-        node.kind = node.step.kind or kind
+        node.kind = node.step.kind or kind_at(first, last)
         return
-    label = "member" if isinstance(node, Parallel) else "step"
+    if isinstance(node, Parallel):
+        for index, child in enumerate(node.children, start=1):
+            _mark(child, [*path, f"member {index}"], stage, first, last)
+        return
+    end = len(node.children)
     for index, child in enumerate(node.children, start=1):
-        _mark(child, [*path, f"{label} {index}"], stage, kind)
+        _mark(child, [*path, f"step {index}"], stage, first and index == 1, last and index == end)
 
 
 def leaves(node: Node) -> list[Leaf]:

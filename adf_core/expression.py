@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from adf_core.definition import Parallel, Sequence
+from adf_core.definition import Parallel, Sequence, kind_at
 from adf_core.errors import ExpressionSyntaxError, FlowDefinitionError
 from adf_core.steps import Step
 
@@ -189,18 +189,18 @@ def build_definition(expression: str, resolver: Resolver | None = None) -> Seque
     resolve = resolver or default_resolver
     count = len(stages)
 
-    def kind_of(index: int) -> str:
-        if index == 0:
-            return "source"
-        return "destination" if index == count - 1 else "transform"
-
-    def convert(node: Any, kind: str) -> Any:
+    def convert(node: Any, first: bool, last: bool) -> Any:
         if isinstance(node, Ref):
-            return _resolve_ref(node, kind, resolve, expression)
-        group = Sequence if node.kind == "sequence" else Parallel
-        return group([convert(member, kind) for member in node.members])
+            return _resolve_ref(node, kind_at(first, last), resolve, expression)
+        if node.kind == "parallel":
+            return Parallel([convert(member, first, last) for member in node.members])
+        end = len(node.members) - 1
+        return Sequence([convert(member, first and i == 0, last and i == end)
+                         for i, member in enumerate(node.members)])
 
-    return Sequence([convert(stage, kind_of(index)) for index, stage in enumerate(stages)])
+    return Sequence([convert(stage, index == 0, index == count - 1)
+                     for index, stage in enumerate(stages)])
+
 
 
 def _flatten(node: Any) -> Any:

@@ -200,7 +200,8 @@ def test_components_report_alias_stage_kind_and_position(rec):
         ("s2", 1, "source", "stage 1, member 2"),
         ("m", 2, "transform", "stage 2"),
         ("o1", 3, "destination", "stage 3, member 1"),
-        ("o2", 3, "destination", "stage 3, member 2, step 1"),
+        # o2 is followed by o3 on its path: in the middle, so a transform
+        ("o2", 3, "transform", "stage 3, member 2, step 1"),
         ("o3", 3, "destination", "stage 3, member 2, step 2"),
     ]
 

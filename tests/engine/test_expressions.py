@@ -213,3 +213,29 @@ def test_parse_passes_keyword_defaults_to_the_flow():
 def test_options_that_are_not_a_mapping_are_a_clear_definition_error():
     with pytest.raises(FlowDefinitionError, match="'a'"):
         DataFlow.parse("a", resolver=Registry(), options={"a": "x=1"})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize(
+    ("expression", "kinds"),
+    [
+        ("a | (b | c), d", {"a": "source", "b": "transform", "c": "destination",
+                            "d": "destination"}),
+        ("a, (b | c) | d", {"a": "source", "b": "source", "c": "transform",
+                            "d": "destination"}),
+        ("a | b | c", {"a": "source", "b": "transform", "c": "destination"}),
+    ],
+)
+def test_a_name_resolves_by_its_position_on_its_path(expression, kinds):
+    asked: dict[str, str] = {}
+
+    def resolver(name: str, kind: str):
+        asked[name] = kind
+
+        def component() -> None:
+            return None
+
+        component.__name__ = name
+        return component
+
+    DataFlow.parse(expression, resolver=resolver)
+    assert asked == kinds
