@@ -19,7 +19,6 @@ system, a database and an object store.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -27,7 +26,9 @@ from adf_core.run_info import current_component, current_run
 
 _SETTLED = frozenset({"finished"})
 _WAITING_FOR_A_SLOT = frozenset({"pending", "queued"})
-_POLL_S = 0.02  # waiting destinations look again this often (only while a commit waits)
+# The engine wakes waiting gates whenever a component settles; this bound only guards
+# against a change no status records (a queued peer that starts running).
+_RECHECK_S = 0.5
 
 
 @contextmanager
@@ -55,18 +56,22 @@ def commit_group(what: str, resource: str | None = None) -> Iterator[Callable[[]
     def ready() -> None:
         if threading.current_thread() is threading.main_thread() and _on_loop():
             raise RuntimeError("commit_group().ready() waits: call it from a sync component")
-        gates[me] = (True, resource)
         peers = [peer for peer in run.peers.get(me, ()) if peer != me]
-        while True:
-            run.raise_if_failed(what)
-            if all(settled(peer) for peer in peers):
-                return
-            time.sleep(_POLL_S)
+        with run.changed:
+            gates[me] = (True, resource)
+            run.changed.notify_all()  # peers waiting for us to be ready
+            while True:
+                run.raise_if_failed(what)
+                if all(settled(peer) for peer in peers):
+                    return
+                run.changed.wait(_RECHECK_S)
 
     try:
         yield ready
     finally:
-        gates.pop(me, None)
+        with run.changed:
+            gates.pop(me, None)
+            run.changed.notify_all()
 
 
 def _no_wait() -> None:

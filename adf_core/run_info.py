@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -25,6 +26,16 @@ class RunInfo:
     can_start: Callable[[], bool] = field(default=lambda: True, compare=False)
     #: records produced so far by each streaming component, while the run goes on
     progress: Callable[[], dict[str, int]] = field(default=dict, compare=False)
+    #: notified when a component settles (finishes, fails, retries, is cancelled) while any
+    #: destination waits at a commit gate
+    changed: threading.Condition = field(default_factory=threading.Condition, compare=False)
+
+    def settle(self, alias: str, status: str) -> None:
+        """Record a status that a waiting commit gate must see, and wake the gates."""
+        self.statuses[alias] = status
+        if self.gates:
+            with self.changed:
+                self.changed.notify_all()
 
     def failed(self) -> list[str]:
         """Aliases of the components that have failed (or were cancelled) so far in this run."""

@@ -214,7 +214,7 @@ class _Run:
         try:
             args, kwargs = comp.binding.bind(ctx, upstream)
         except MissingInputError as exc:
-            self.info.statuses[comp.alias] = "failed"
+            self.info.settle(comp.alias, "failed")
             self.failed_event(comp, 0, time.perf_counter(), exc)
             raise
         if comp.stream_inputs:
@@ -257,24 +257,24 @@ class _Run:
                 else:
                     value = await self.invoke_with_timeout(comp, args, kwargs, where)
             except asyncio.CancelledError:
-                statuses[alias] = "cancelled"
+                self.info.settle(alias, "cancelled")
                 raise
             except Exception as exc:
                 if attempt <= retries and not _caused_by(exc, RunAborted) \
                         and not _cancelling():
-                    statuses[alias] = "retrying"
+                    self.info.settle(alias, "retrying")
                     delay = self.backoff(attempt)
                     self.failed_event(comp, attempt, attempt_started, exc, retrying=delay)
                     await asyncio.sleep(delay)
                     attempt += 1
                     continue
                 self.failed_event(comp, attempt, attempt_started, exc)
-                statuses[alias] = "failed"
+                self.info.settle(alias, "failed")
                 raise ComponentError(alias, comp.stage, attempt, exc, comp.position) from exc
             now = time.perf_counter()
             self.timings[alias] = now - started
             self.outputs[alias] = value
-            statuses[alias] = "finished"
+            self.info.settle(alias, "finished")
             if self.info_on:
                 self.event("component.finished", stage=comp.stage, component=alias,
                            attempt=attempt, executor=self.where(comp),
@@ -345,7 +345,7 @@ class _Run:
             # Its own timeout is no failure of the run yet (a retry may follow); anything
             # else that cancels a running component is.
             timed_out = deadline is not None and deadline.expired()
-            self.info.statuses[comp.alias] = "timing-out" if timed_out else "cancelled"
+            self.info.settle(comp.alias, "timing-out" if timed_out else "cancelled")
             if comp.stream_inputs:
                 self.release_inputs(comp, abort=True)
             if self.log is not None:
@@ -447,7 +447,7 @@ class _Run:
         except Exception as exc:
             for channel in channels:
                 channel.finish(exc)
-            self.info.statuses[alias] = "failed"
+            self.info.settle(alias, "failed")
             self.failed_event(comp, 1, started, exc)
             raise ComponentError(alias, comp.stage, 1, exc, comp.position) from exc
         else:
@@ -460,7 +460,7 @@ class _Run:
         self.timings[alias] = now - started
         self.counts[alias] = stream.items
         self.info.counts[alias] = stream.records
-        self.info.statuses[alias] = "finished"
+        self.info.settle(alias, "finished")
         if sink is not None:
             self.collected[alias] = sink
         self.outputs[alias] = sink if sink is not None else stream
