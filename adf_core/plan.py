@@ -9,7 +9,7 @@ import functools
 import inspect
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,17 +119,17 @@ class Plan:
                 self._pool = None
                 pool.shutdown(wait=False)  # work other runs queued there still runs
 
-    @contextlib.contextmanager
-    def thread_busy(self) -> Iterator[None]:
-        """Count a sync component executing in a thread of the current pool (all runs)."""
-        pool = self._pool
+    def thread_entered(self) -> int:
+        """A sync component starts in a thread of the current pool (counted across runs);
+        returns the key to hand to :meth:`thread_left`."""
+        key = id(self._pool)
         with _POOL_LOCK:
-            self._busy[id(pool)] = self._busy.get(id(pool), 0) + 1
-        try:
-            yield
-        finally:
-            with _POOL_LOCK:
-                self._busy[id(pool)] -= 1
+            self._busy[key] = self._busy.get(key, 0) + 1
+        return key
+
+    def thread_left(self, key: int) -> None:
+        with _POOL_LOCK:
+            self._busy[key] -= 1
 
     def threads_busy(self) -> int:
         """Threads of the current pool running a component, across every run of the flow."""

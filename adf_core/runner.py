@@ -520,9 +520,12 @@ class _Run:
 
     def in_pool_thread(self, where: list[str | None] | None, alias: str,
                        fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
-        with self.plan.thread_busy():
-            self.info.statuses[alias] = "running"
+        key = self.plan.thread_entered()
+        self.info.statuses[alias] = "running"
+        try:
             return _call_as(where, alias, fn, args, kwargs)
+        finally:
+            self.plan.thread_left(key)
 
 
 def _call_as(where: list[str | None] | None, alias: str, fn: Callable[..., Any],
