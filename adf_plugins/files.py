@@ -5,7 +5,6 @@ import csv
 import glob
 import json
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import IO, Any
 
 from adf_core.commit import commit_group
 from adf_core.hookspecs import hookimpl
-from adf_core.records import iter_batches, select_inputs
+from adf_core.records import csv_value, iter_batches, select_inputs
 from adf_plugins._common import Written, dumps
 
 Record = dict[str, Any]
@@ -22,10 +21,6 @@ _EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "j
 _EXTENSIONS[".parquet"] = _EXTENSIONS[".pq"] = "parquet"
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
-_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
-_FLOAT = re.compile(
-    r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\Z|[-+]?[0-9]+[eE][-+]?[0-9]+\Z"
-)
 
 
 class RecordError(ValueError):
@@ -49,16 +44,6 @@ def _format_of(path: str, format: str | None) -> str:
     return fmt
 
 
-def _infer(value: str) -> Any:
-    if value == "":
-        return None
-    if _INT.match(value):
-        return int(value)
-    if _FLOAT.match(value):
-        return float(value)
-    return value
-
-
 def _read_csv(
     path: str, batch_size: int, encoding: str, delimiter: str, infer_types: bool
 ) -> Iterator[list[Record]]:
@@ -80,7 +65,7 @@ def _read_csv(
                     f"the header has {width}"
                 )
             if infer_types:
-                batch.append(dict(zip(header, map(_infer, row), strict=True)))
+                batch.append(dict(zip(header, map(csv_value, row), strict=True)))
             else:
                 batch.append(dict(zip(header, row, strict=True)))
             if len(batch) >= batch_size:

@@ -11,12 +11,11 @@ import csv
 import gzip
 import io
 import json
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
-from adf_core.records import dumps
+from adf_core.records import csv_value, dumps
 
 Record = dict[str, Any]
 
@@ -114,7 +113,7 @@ def _read_csv(text: Iterable[str], uri: str, options: CsvOptions) -> Iterator[Re
     header = next(reader, None)
     if header is None:
         return
-    convert = _infer if options.infer_types else str
+    convert = csv_value if options.infer_types else str
     number = 0
     for row in reader:
         if not row:
@@ -126,23 +125,6 @@ def _read_csv(text: Iterable[str], uri: str, options: CsvOptions) -> Iterator[Re
                 f"line {reader.line_num} has {len(row)} fields, the header has {len(header)}",
             )
         yield dict(zip(header, map(convert, row), strict=True))
-
-
-_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)\Z")
-_FLOAT = re.compile(
-    r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\Z|[-+]?[0-9]+[eE][-+]?[0-9]+\Z"
-)
-
-
-def _infer(value: str) -> Any:
-    """Numbers become int or float and an empty cell None, as the ``file`` source reads csv."""
-    if value == "":
-        return None
-    if _INT.match(value):
-        return int(value)
-    if _FLOAT.match(value):
-        return float(value)
-    return value
 
 
 def _read_json(text: IO[str], uri: str) -> Iterator[Record]:
