@@ -480,15 +480,13 @@ class _Run:
                     put = channels[0].put
                     try:
                         async for item in agen:
-                            stream.items += 1
-                            stream.records += len(item) if type(item) is list else 1
+                            stream.count(item)
                             await put(item)
                     except ConsumerGone:
                         pass
                     return
                 async for item in agen:
-                    stream.items += 1
-                    stream.records += len(item) if type(item) is list else 1
+                    stream.count(item)
                     if sink is not None:
                         sink.append(item)
                         continue
@@ -517,7 +515,6 @@ class _Run:
         await run_in_own_thread(_pump_thread, [gen, stream, channels, sink],
                                 self.defaults.thread_grace, abort, name=f"adf-{comp.alias}")
 
-
     def in_pool_thread(self, where: list[str | None] | None, alias: str,
                        fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
         key = self.plan.thread_entered()
@@ -542,8 +539,7 @@ def _pump_thread(gen: Any, stream: Stream, channels: list[AnyChannel], sink: lis
     """Drive a sync generator in a worker thread, feeding every live channel."""
     try:
         for item in gen:
-            stream.items += 1
-            stream.records += len(item) if type(item) is list else 1
+            stream.count(item)
             if sink is not None:
                 sink.append(item)
                 continue

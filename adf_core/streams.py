@@ -302,6 +302,11 @@ class Stream:
         self.items = 0
         self.records = 0
 
+    def count(self, item: Any) -> None:
+        """One more item produced (a batch counts its records)."""
+        self.items += 1
+        self.records += len(item) if type(item) is list else 1
+
     def reader_for(self, consumer: str, is_async: bool) -> AsyncReader | SyncReader:
         channel = self.channels[consumer]
         return AsyncReader(channel) if is_async else SyncReader(channel)
