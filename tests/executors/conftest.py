@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,3 +76,22 @@ async def _wait_for_workers(address: str, count: int) -> None:
 
     async with Client(address, asynchronous=True, timeout=30) as client:
         await client.wait_for_workers(count, timeout=60)
+
+
+@pytest.fixture
+def cancel_once_running() -> Any:
+    """Run a flow of hanging jobs (``adf_executor_jobs.hang``) and cancel it as soon as one
+    of them runs; the run must end cancelled. The caller releases the jobs (``stop`` file)."""
+    import adf_executor_jobs as jobs
+
+    def run(flow: Any, state: Path) -> None:
+        async def scenario() -> None:
+            task = asyncio.create_task(flow({"state": str(state)}))
+            await jobs.wait_for_file(str(state), "pid-*")
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        asyncio.run(scenario())
+
+    return run

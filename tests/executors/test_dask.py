@@ -159,19 +159,12 @@ def test_a_cancelled_call_cancels_its_future_on_the_scheduler(scheduler: str,
     assert "cancel" in actions  # cancelled by the executor, not merely let go
 
 
-def test_cancelling_the_flow_cancels_every_future(scheduler: str, tmp_path: Path) -> None:
+def test_cancelling_the_flow_cancels_every_future(scheduler: str, tmp_path: Path,
+                                                  cancel_once_running: Any) -> None:
     flow = DataFlow([{step(jobs.hang, name="one"), step(jobs.hang, name="two")}],
                     executor="dask", executor_address=scheduler)
-
-    async def scenario() -> None:
-        run = asyncio.create_task(flow({"state": str(tmp_path)}))
-        await jobs.wait_for_file(str(tmp_path), "pid-*")
-        run.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await run
-
     try:
-        asyncio.run(scenario())
+        cancel_once_running(flow, tmp_path)
     finally:
         (tmp_path / "stop").write_text("")
 

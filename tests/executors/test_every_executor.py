@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -47,18 +46,11 @@ def test_a_timeout_fails_the_component(settings: dict[str, Any], tmp_path: Path)
     assert error.value.component == "hang"
 
 
-def test_a_cancelled_flow_raises_cancelled(settings: dict[str, Any], tmp_path: Path) -> None:
+def test_a_cancelled_flow_raises_cancelled(settings: dict[str, Any], tmp_path: Path,
+                                           cancel_once_running: Any) -> None:
     flow = DataFlow([{step(jobs.hang, name="one"), step(jobs.hang, name="two")}], **settings)
-
-    async def scenario() -> None:
-        run = asyncio.create_task(flow({"state": str(tmp_path)}))
-        await jobs.wait_for_file(str(tmp_path), "pid-*")
-        run.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await run
-
     try:
-        asyncio.run(scenario())
+        cancel_once_running(flow, tmp_path)
     finally:
         (tmp_path / "stop").write_text("")
 

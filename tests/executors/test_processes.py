@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import multiprocessing
 import os
@@ -154,19 +153,12 @@ def test_a_timeout_stops_the_process_running_the_component(tmp_path: Path) -> No
     assert isinstance(error.value.__cause__, TimeoutError)
 
 
-def test_cancelling_the_flow_stops_its_processes(tmp_path: Path) -> None:
+def test_cancelling_the_flow_stops_its_processes(tmp_path: Path,
+                                                 cancel_once_running: Any) -> None:
     flow = DataFlow([{step(jobs.hang, name="one"), step(jobs.hang, name="two")}],
                     executor="processes")
-
-    async def scenario() -> None:
-        run = asyncio.create_task(flow({"state": str(tmp_path)}))
-        await jobs.wait_for_file(str(tmp_path), "pid-*")
-        run.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await run
-
     try:
-        asyncio.run(scenario())
+        cancel_once_running(flow, tmp_path)
         pids = [int(p.name.removeprefix("pid-")) for p in tmp_path.glob("pid-*")]
         assert pids
         assert not any(jobs.alive(pid) for pid in pids)
