@@ -8,13 +8,14 @@ simultaneous failure reported.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import random
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -306,14 +307,8 @@ class _Run:
     async def invoke_with_timeout(self, comp: PlannedComponent, args: list[Any],
                                   kwargs: dict[str, Any], where: list[str | None] | None
                                   ) -> Any:
-        deadline = asyncio.timeout(comp.timeout)
-        try:
-            async with deadline:
-                return await self.invoke(comp, args, kwargs, where, deadline)
-        except TimeoutError:
-            if deadline.expired():
-                raise TimeoutError(f"timed out after {comp.timeout} s") from None
-            raise  # the component's own TimeoutError (a socket timeout, say)
+        async with _deadline(comp.timeout) as deadline:
+            return await self.invoke(comp, args, kwargs, where, deadline)
 
     async def invoke(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any],
                      where: list[str | None] | None = None,
@@ -432,14 +427,8 @@ class _Run:
             self.event("component.started", stage=comp.stage, component=alias, attempt=1,
                        executor=self.where(comp))
         try:
-            deadline = asyncio.timeout(comp.timeout)
-            try:
-                async with deadline:
-                    await self._pump(comp, stream, channels, sink, args, kwargs)
-            except TimeoutError:
-                if deadline.expired():
-                    raise TimeoutError(f"timed out after {comp.timeout} s") from None
-                raise
+            async with _deadline(comp.timeout):
+                await self._pump(comp, stream, channels, sink, args, kwargs)
         except asyncio.CancelledError as exc:
             for channel in channels:
                 channel.finish(exc)
@@ -523,6 +512,20 @@ class _Run:
             return _call_as(where, alias, fn, args, kwargs)
         finally:
             self.plan.thread_left(key)
+
+
+@contextlib.asynccontextmanager
+async def _deadline(seconds: float | None) -> AsyncIterator[asyncio.Timeout]:
+    """``asyncio.timeout(seconds)`` whose expiry says which limit ran out; a TimeoutError the
+    component raised itself (a socket timeout, say) passes unchanged."""
+    deadline = asyncio.timeout(seconds)
+    try:
+        async with deadline:
+            yield deadline
+    except TimeoutError:
+        if deadline.expired():
+            raise TimeoutError(f"timed out after {seconds} s") from None
+        raise
 
 
 def _call_as(where: list[str | None] | None, alias: str, fn: Callable[..., Any],
