@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,7 +14,8 @@ from adf_core.plan import Defaults, Plan, PlannedComponent, compile_plan
 from adf_core.result import FlowResult
 from adf_core.steps import Step, step
 
-_SETTINGS = ("retries", "timeout", "executor", "buffer_size")
+#: Engine settings a single component takes (``step()``, ``settings=``, ``[settings.ALIAS]``).
+STEP_SETTINGS = ("retries", "timeout", "executor", "buffer_size")
 
 
 class DataFlow:
@@ -165,15 +167,20 @@ def _apply_per_alias(tree: Sequence, options: Mapping[str, Mapping[str, Any]],
     for alias, leaf in by_alias.items():
         bound = options.get(alias)
         engine = dict(settings.get(alias) or {})
-        unknown = [k for k in engine if k not in _SETTINGS]
+        unknown = [k for k in engine if k not in STEP_SETTINGS]
         if unknown:
-            hint = did_you_mean(unknown[0], _SETTINGS)
+            hint = did_you_mean(unknown[0], STEP_SETTINGS)
             raise FlowDefinitionError(
                 f"unknown setting {unknown[0]!r} for {alias!r}{hint}; "
-                f"settings are: {', '.join(_SETTINGS)}")
+                f"settings are: {', '.join(STEP_SETTINGS)}")
         if bound or engine:
             wrapped = step(leaf.step, options=bound, **engine)
             leaf.step = Step(wrapped.fn, name=leaf.alias, retries=wrapped.retries,
                              timeout=wrapped.timeout, executor=wrapped.executor,
                              options=wrapped.options, buffer_size=wrapped.buffer_size,
                              ref=leaf.step.ref, kind=leaf.step.kind)
+
+
+#: Flow-wide engine settings: the keyword arguments of ``DataFlow`` (``[settings]`` in a file).
+FLOW_SETTINGS = tuple(name for name, p in inspect.signature(DataFlow.__init__).parameters.items()
+                      if p.kind is p.KEYWORD_ONLY)

@@ -16,12 +16,9 @@ from typing import Any
 
 import click
 
+from adf_core.flow import FLOW_SETTINGS, STEP_SETTINGS
+
 FILE_KEYS = ("pipeline", "params", "components", "settings")
-FLOW_SETTINGS = (
-    "retries", "timeout", "executor", "executor_address", "max_concurrency", "max_threads",
-    "buffer_size", "thread_grace", "retry_delay",
-)
-COMPONENT_SETTINGS = ("retries", "timeout", "executor", "buffer_size")
 RESERVED_ENV = frozenset(
     {"ADF_STRICT_PLUGINS", "ADF_DISABLE_PLUGINS", "ADF_LOAD_PLUGINS", "ADF_REQUIRE_SERVICES"}
 )
@@ -144,7 +141,7 @@ def load_pipeline(path: Path, environ: Mapping[str, str]) -> FlowSpec:
         spec.options[alias] = dict(options)
     for key, value in _table(data, "settings", path).items():
         if isinstance(value, dict):
-            spec.settings[key] = _checked_settings(value, COMPONENT_SETTINGS, f"settings.{key}")
+            spec.settings[key] = _checked_settings(value, STEP_SETTINGS, f"settings.{key}")
         else:
             spec.defaults.update(_checked_settings({key: value}, FLOW_SETTINGS, "settings"))
     return spec
