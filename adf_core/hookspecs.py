@@ -1,31 +1,17 @@
-"""The hooks a plugin implements. Project name ``adf``."""
+"""The hooks a plugin implements: re-exported from :mod:`adf_core.plugins.hookspecs`.
 
-from __future__ import annotations
+The hook specifications themselves are re-exported too, so that
+``PluginManager.add_hookspecs(adf_core.hookspecs)`` keeps working.
+"""
 
-from collections.abc import Callable
-from typing import Any
+from adf_core.plugins.hookspecs import (
+    adf_destinations,
+    adf_executors,
+    adf_sources,
+    adf_transforms,
+    hookimpl,
+    hookspec,
+)
 
-import pluggy
-
-hookspec = pluggy.HookspecMarker("adf")
-hookimpl = pluggy.HookimplMarker("adf")
-
-
-@hookspec
-def adf_sources() -> dict[str, Callable[..., Any]]:  # type: ignore[empty-body]
-    """Return source components: name -> callable."""
-
-
-@hookspec
-def adf_transforms() -> dict[str, Callable[..., Any]]:  # type: ignore[empty-body]
-    """Return transform components: name -> callable."""
-
-
-@hookspec
-def adf_destinations() -> dict[str, Callable[..., Any]]:  # type: ignore[empty-body]
-    """Return destination components: name -> callable."""
-
-
-@hookspec
-def adf_executors() -> dict[str, Callable[..., Any]]:  # type: ignore[empty-body]
-    """Return executor factories: name -> factory (see ``adf_core.executors``)."""
+__all__ = ["adf_destinations", "adf_executors", "adf_sources", "adf_transforms", "hookimpl",
+           "hookspec"]

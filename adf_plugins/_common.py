@@ -35,7 +35,7 @@ def safe_url(url: str) -> str:
 
 def failed_components() -> list[str]:
     """Aliases the engine reports as failed in the current run (empty outside a run)."""
-    from adf_core.run_info import current_run
+    from adf_core import current_run
 
     run = current_run()
     return [] if run is None else list(run.failed())
@@ -46,7 +46,7 @@ def abort_if_run_failed(what: str) -> None:
 
     The engine reports that component's error, and this one as its consequence.
     """
-    from adf_core.run_info import current_run
+    from adf_core import current_run
 
     run = current_run()
     if run is not None:

@@ -49,7 +49,7 @@ async def notify(
         max_retries: retries on 429, 5xx and connection errors.
         backoff: first retry delay in seconds (doubled on each retry).
     """
-    from adf_core.run_info import current_run
+    from adf_core import current_run
 
     counts: dict[str, int] = {}
     for name, data in select_inputs(upstream, context, input):

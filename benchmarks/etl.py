@@ -175,7 +175,7 @@ def child(impl: str, url: str, out: str, limit: int) -> None:
     import sqlalchemy  # noqa: F401  (every implementation imports it; not part of the timing)
 
     if impl == "adf":
-        import adf_core.runner  # noqa: F401
+        import adf_core.engine.runner  # noqa: F401
     target = Path(out)
     base_kb = peak_rss_kb()
     start = time.perf_counter()

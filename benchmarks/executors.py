@@ -37,8 +37,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _common import median, table
 
 from adf_core import DataFlow, step
-from adf_core.executor_dask import DaskExecutor
-from adf_core.executor_processes import ProcessExecutor
+from adf_core.engine.executors.dask import DaskExecutor
+from adf_core.engine.executors.processes import ProcessExecutor
 from adf_core.executors import ThreadExecutor, worker_count
 
 

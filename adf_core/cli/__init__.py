@@ -51,7 +51,7 @@ def main(args: list[str] | None = None, **extra: Any) -> Any:
 def _exit_now_if_threads_were_abandoned(code: Any) -> None:
     """A sync component that outlived its grace period still runs in a pool thread, and the
     interpreter would wait for it at exit: the run is over and reported, so leave now."""
-    executors = sys.modules.get("adf_core.executors")
+    executors = sys.modules.get("adf_core.engine.executors")
     if executors is None or not executors.abandoned_threads():
         return
     sys.stdout.flush()

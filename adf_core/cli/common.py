@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from adf_core.registry import Registry
+    from adf_core.plugins.registry import Registry
 
 
 def get_registry(ctx: click.Context) -> Registry:
     """The registry in ``ctx.obj`` (tests pass one), else the installed plugins' registry."""
     from adf_core.plugins import PluginError
-    from adf_core.registry import Registry, default_registry
+    from adf_core.plugins.registry import Registry, default_registry
 
     obj = ctx.find_root().obj
     if isinstance(obj, Registry):

@@ -10,7 +10,7 @@ import click
 from adf_core.cli.common import get_registry
 
 if TYPE_CHECKING:
-    from adf_core.definition import Leaf, Node
+    from adf_core.engine.definition import Leaf, Node
 
 
 @click.command()
@@ -27,7 +27,7 @@ def graph(ctx: click.Context, expression: str | None, pipeline_file: str | None,
 
     from adf_core.cli.run import build_flow
     from adf_core.cli.spec import make_spec
-    from adf_core.secrets import Redactor
+    from adf_core.observe.secrets import Redactor
 
     spec = make_spec(expression, sources=None, transforms=(), dests=None,
                      pipeline_file=Path(pipeline_file) if pipeline_file else None,
@@ -47,7 +47,7 @@ def _label(leaf: Leaf) -> str:
 
 def render_text(root: Node) -> str:
     """An indented tree: stages of the top sequence, parallel groups and nested sequences."""
-    from adf_core.definition import Leaf, Parallel
+    from adf_core.engine.definition import Leaf, Parallel
 
     lines: list[str] = []
 
@@ -70,7 +70,7 @@ def render_text(root: Node) -> str:
 
 def edges(root: Node) -> tuple[list[Leaf], list[tuple[Leaf, Leaf]]]:
     """Every leaf, and an edge from each leaf to each leaf that runs right after it."""
-    from adf_core.definition import Parallel, Sequence, first_leaves, last_leaves, leaves
+    from adf_core.engine.definition import Parallel, Sequence, first_leaves, last_leaves, leaves
 
     found: list[tuple[Leaf, Leaf]] = []
 

@@ -9,8 +9,8 @@ import click
 from adf_core.cli.common import echo_json, get_registry, table
 
 if TYPE_CHECKING:
-    from adf_core.metadata import ComponentInfo, Option
-    from adf_core.registry import Entry, Registry
+    from adf_core.plugins.metadata import ComponentInfo, Option
+    from adf_core.plugins.registry import Entry, Registry
 
 KIND_CHOICE = click.Choice(["source", "transform", "destination"])
 
@@ -126,7 +126,7 @@ def _provider(registry: Registry, entry: Entry) -> str:
 
 
 def _entry_json(registry: Registry, entry: Entry) -> dict[str, Any]:
-    from adf_core.secrets import MASK
+    from adf_core.observe.secrets import MASK
 
     info = entry.info()
     return {
@@ -179,7 +179,7 @@ def _describe_text(registry: Registry, entry: Entry) -> str:
         lines.extend(f"  {line}" for line in body.splitlines())
         lines.append("")
         lines.append(f"  Set with -o {entry.name}.OPTION=VALUE or ADF_{entry.name.upper()}_OPTION.")
-    from adf_core.metadata import doc_body
+    from adf_core.plugins.metadata import doc_body
 
     rest = doc_body(info.doc)
     if rest:

@@ -70,7 +70,7 @@ class LiveView:
         """Records streamed so far by the components still running (from the engine)."""
         if self.run_id is None:
             return {}
-        from adf_core.run_info import active_run
+        from adf_core.engine.run_info import active_run
 
         run = active_run(self.run_id)
         if run is None:

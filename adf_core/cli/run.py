@@ -14,10 +14,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from adf_core.cli.spec import FlowSpec
-    from adf_core.flow import DataFlow
-    from adf_core.registry import Registry
-    from adf_core.result import FlowResult
-    from adf_core.secrets import Redactor
+    from adf_core.engine.flow import DataFlow
+    from adf_core.engine.result import FlowResult
+    from adf_core.observe.secrets import Redactor
+    from adf_core.plugins.registry import Registry
 
 
 @click.command(short_help="Run a flow: an expression, tier flags or a pipeline file.")
@@ -77,7 +77,7 @@ def run(ctx: click.Context, expression: str | None, sources: str | None,
     from pathlib import Path
 
     from adf_core.cli.spec import make_spec
-    from adf_core.secrets import Redactor
+    from adf_core.observe.secrets import Redactor
 
     spec = make_spec(
         expression, sources=sources, transforms=transforms, dests=dests,
@@ -107,9 +107,9 @@ def run(ctx: click.Context, expression: str | None, sources: str | None,
 def build_flow(spec: FlowSpec, registry: Registry, redactor: Redactor,
                ctx: click.Context | None = None) -> DataFlow:
     """``DataFlow.parse`` with the registry's resolver; definition errors are usage errors."""
+    from adf_core.engine.expression import import_reference
+    from adf_core.engine.flow import DataFlow
     from adf_core.errors import FlowDefinitionError
-    from adf_core.expression import import_reference
-    from adf_core.flow import DataFlow
 
     def resolve(name: str, kind: str) -> Any:
         return import_reference(name) if ":" in name else registry.resolve(name, kind)
@@ -166,7 +166,7 @@ def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, *, verbosity: in
 
     from adf_core.cli.live import LiveView
     from adf_core.cli.logs import configured
-    from adf_core.tracefile import TraceCollector
+    from adf_core.observe.tracefile import TraceCollector
 
     tty = sys.stderr.isatty()
     json_lines = log_format == "json" or (log_format == "auto" and not tty)

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from adf_core.flow import FLOW_SETTINGS, STEP_SETTINGS
+from adf_core.engine.flow import FLOW_SETTINGS, STEP_SETTINGS
 
 FILE_KEYS = ("pipeline", "params", "components", "settings")
 RESERVED_ENV = frozenset(
@@ -124,7 +124,7 @@ def load_pipeline(path: Path, environ: Mapping[str, str]) -> FlowSpec:
         raise click.UsageError(f"{path}: invalid TOML: {exc}") from None
     for key in data:
         if key not in FILE_KEYS:
-            from adf_core.expression import did_you_mean
+            from adf_core.text import did_you_mean
 
             raise click.UsageError(
                 f"{path}: unknown key {key!r}{did_you_mean(key, FILE_KEYS)} "
@@ -157,7 +157,7 @@ def _table(data: Mapping[str, Any], key: str, path: Path) -> dict[str, Any]:
 def _checked_settings(
     values: Mapping[str, Any], allowed: tuple[str, ...], where: str
 ) -> dict[str, Any]:
-    from adf_core.expression import did_you_mean
+    from adf_core.text import did_you_mean
 
     for key in values:
         if key not in allowed:
@@ -170,7 +170,7 @@ def _checked_settings(
 
 def aliases(expression: str) -> list[str]:
     """The aliases an expression names, in order (the expression must parse)."""
-    from adf_core.expression import Ref, parse_expression
+    from adf_core.engine.expression import Ref, parse_expression
 
     found: list[str] = []
 

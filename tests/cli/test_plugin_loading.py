@@ -103,7 +103,7 @@ def test_the_process_wide_manager_is_created_lazily() -> None:
     import sys
 
     code = (
-        "import sys, adf_core.plugins as p, adf_core.registry as r\n"
+        "import sys, adf_core.plugins.manager as p, adf_core.registry as r\n"
         "assert p._pm is None\n"
         "assert not any(m.startswith('adf_plugins.') for m in sys.modules)\n"
         "r.default_registry()\n"

@@ -10,8 +10,8 @@ import pytest
 
 from adf_core import component
 from adf_core.errors import FlowDefinitionError
-from adf_core.metadata import REQUIRED, describe, option_docs
 from adf_core.plugins import PluginManager
+from adf_core.plugins.metadata import REQUIRED, describe, option_docs
 from adf_core.registry import Registry
 
 

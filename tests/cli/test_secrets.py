@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adf_core.secrets import MASK, Redactor, is_secret_name, redact_text
+from adf_core.observe.secrets import MASK, Redactor, is_secret_name, redact_text
 
 
 def test_secret_names() -> None:

@@ -28,11 +28,11 @@ def imported(*args: str) -> set[str]:
 
 def test_help_imports_nothing_heavy() -> None:
     modules = imported("--help")
-    for name in (*HEAVY, "structlog", "asyncio", "pluggy", "adf_core.flow", "adf_plugins"):
+    for name in (*HEAVY, "structlog", "asyncio", "pluggy", "adf_core.engine.flow", "adf_plugins"):
         assert name not in modules, name
 
 
 def test_listing_plugins_imports_no_connector_library() -> None:
     modules = imported("plugins")
-    for name in (*HEAVY, "structlog", "adf_core.flow"):
+    for name in (*HEAVY, "structlog", "adf_core.engine.flow"):
         assert name not in modules, name

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from adf_core.tracefile import TraceCollector
+from adf_core.observe.tracefile import TraceCollector
 
 
 def complete_events(trace: dict[str, Any]) -> list[dict[str, Any]]:

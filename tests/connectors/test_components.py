@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from adf_core.metadata import describe
+from adf_core.plugins.metadata import describe
 
 MODULES = ["db", "files", "http", "notify", "stdout", "transforms"]
 HOOKS = {"adf_sources": "source", "adf_transforms": "transform", "adf_destinations": "destination"}

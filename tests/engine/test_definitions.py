@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from adf_core import DataFlow, FlowDefinitionError, step
-from adf_core.definition import Leaf, Parallel, Sequence
+from adf_core.engine.definition import Leaf, Parallel, Sequence
 
 
 class Recorder:

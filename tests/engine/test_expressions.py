@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from adf_core import DataFlow, ExpressionSyntaxError, FlowDefinitionError
-from adf_core.definition import Leaf, Parallel, Sequence
+from adf_core.engine.definition import Leaf, Parallel, Sequence
 
 HERE = Path(__file__).parent
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adf_core import DataFlow, FlowDefinitionError
-from adf_core.definition import Leaf, Parallel, Sequence
+from adf_core.engine.definition import Leaf, Parallel, Sequence
 
 
 def examples(default: int) -> int:

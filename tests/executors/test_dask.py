@@ -129,7 +129,7 @@ def test_a_timeout_cancels_the_dask_future(scheduler: str, tmp_path: Path) -> No
 
 def test_a_cancelled_call_cancels_its_future_on_the_scheduler(scheduler: str,
                                                               tmp_path: Path) -> None:
-    from adf_core.executor_dask import DaskExecutor
+    from adf_core.engine.executors.dask import DaskExecutor
 
     async def scenario() -> tuple[int, int, list[str]]:
         executor = DaskExecutor(address=scheduler)

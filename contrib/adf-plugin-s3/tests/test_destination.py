@@ -13,7 +13,7 @@ import pytest
 from adf_plugin_s3 import S3RecordError, S3Written, s3_destination
 
 from adf_core import RunAborted
-from adf_core.run_info import RunInfo, set_current_run
+from adf_core.engine.run_info import RunInfo, set_current_run
 
 ORDERS = [{"id": 1, "total": 10}, {"id": 2, "total": 20}]
 REFUNDS = [{"id": 9, "total": -5}]

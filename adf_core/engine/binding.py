@@ -7,29 +7,16 @@ the flow context; the parameter's default. ``**kwargs`` receives the rest of the
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from adf_core.conversion import ConversionError, convert_option
+from adf_core.data.conversion import ConversionError, convert_option
 from adf_core.errors import FlowDefinitionError, MissingInputError
-from adf_core.expression import did_you_mean
+from adf_core.text import did_you_mean
 
 RESERVED = ("upstream", "context")
 _REQUIRED = inspect.Parameter.empty
-
-
-def signature_of(fn: Callable[..., Any]) -> inspect.Signature:
-    try:
-        return inspect.signature(fn, eval_str=True)
-    except (NameError, TypeError, SyntaxError):
-        try:
-            return inspect.signature(fn)
-        except (TypeError, ValueError):
-            return inspect.Signature([inspect.Parameter(
-                "kwargs", inspect.Parameter.VAR_KEYWORD)])
-    except ValueError:
-        return inspect.Signature([inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)])
 
 
 class Binding:
@@ -110,17 +97,6 @@ class Binding:
             else:
                 args.append(value)
         return args, kwargs
-
-
-def partial_keywords(fn: Any) -> frozenset[str]:
-    """Names a ``functools.partial`` (or a chain of them) binds by keyword."""
-    import functools
-
-    names: set[str] = set()
-    while isinstance(fn, functools.partial):
-        names.update(fn.keywords)
-        fn = fn.func
-    return frozenset(names)
 
 
 def _check_options(alias: str, position: str, options: Mapping[str, Any],

@@ -33,7 +33,8 @@ from concurrent.futures.process import BrokenProcessPool
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from adf_core.executors import _run_failing, pickle_problem, portable, worker_count
+from adf_core.engine.executors.remote import pickle_problem, portable, worker_count
+from adf_core.engine.executors.threads import run_failing
 
 _HINT = ("define it at module level in an importable module (lambdas and nested functions "
          "cannot be sent to a process), or run it with executor='threads'")
@@ -128,7 +129,7 @@ class ProcessExecutor:
                            return_when=asyncio.FIRST_COMPLETED)
         if waiter.done():
             late = None if waiter.cancelled() else waiter.exception()
-            if late is not None and not isinstance(late, BrokenProcessPool) and _run_failing():
+            if late is not None and not isinstance(late, BrokenProcessPool) and run_failing():
                 raise late from None  # failed on its own while the run was failing: report it
         else:
             waiter.cancel()

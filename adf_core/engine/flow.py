@@ -7,12 +7,13 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from adf_core.definition import Leaf, Sequence, leaves, normalize, render
+from adf_core.engine.definition import Leaf, Sequence, leaves, normalize, render
+from adf_core.engine.expression import Resolver, build_definition
+from adf_core.engine.plan import Defaults, Plan, PlannedComponent, compile_plan
+from adf_core.engine.result import FlowResult
+from adf_core.engine.steps import Step, step
 from adf_core.errors import FlowDefinitionError
-from adf_core.expression import Resolver, build_definition, did_you_mean
-from adf_core.plan import Defaults, Plan, PlannedComponent, compile_plan
-from adf_core.result import FlowResult
-from adf_core.steps import Step, step
+from adf_core.text import did_you_mean
 
 #: Engine settings a single component takes (``step()``, ``settings=``, ``[settings.ALIAS]``).
 STEP_SETTINGS = ("retries", "timeout", "executor", "buffer_size")
@@ -93,7 +94,7 @@ class DataFlow:
     async def __call__(self, params: Mapping[str, Any] | None = None, /, *,
                        run_id: str | None = None) -> FlowResult:
         """Run the flow with ``params`` as the initial context."""
-        from adf_core.runner import execute
+        from adf_core.engine.runner import execute
 
         if params is not None and not isinstance(params, Mapping):
             raise TypeError(f"params must be a mapping, got {type(params).__name__}")
@@ -127,7 +128,7 @@ def _check_positive(name: str, value: Any) -> None:
 
 
 def _check_executors(plan: Plan) -> None:
-    from adf_core.executors import get_factory
+    from adf_core.engine.executors import get_factory
 
     factories = {}
     for name in sorted(plan.executors):

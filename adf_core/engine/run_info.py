@@ -18,7 +18,7 @@ class RunInfo:
     counts: dict[str, int] = field(default_factory=dict, compare=False)
     #: alias -> pending, running, retrying, finished, failed or cancelled
     statuses: dict[str, str] = field(default_factory=dict, compare=False)
-    #: alias -> the other members of its stage (for ``adf_core.commit.commit_group``)
+    #: alias -> the other members of its stage (for ``adf_core.engine.commit.commit_group``)
     peers: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     #: alias -> (waiting to commit, resource), kept by ``commit_group``
     gates: dict[str, tuple[bool, str | None]] = field(default_factory=dict, compare=False)
@@ -97,3 +97,7 @@ def current_run() -> RunInfo | None:
 
 def set_current_run(info: RunInfo | None) -> contextvars.Token[RunInfo | None]:
     return _current.set(info)
+
+
+def reset_current_run(token: contextvars.Token[RunInfo | None]) -> None:
+    _current.reset(token)

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
-from adf_core import hookspecs
 from adf_core.errors import FlowError
+from adf_core.plugins import hookspecs
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint

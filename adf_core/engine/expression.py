@@ -7,16 +7,16 @@ written ``module:attr``, by import. Errors point at the column with a caret.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from adf_core.definition import Parallel, Sequence, kind_at
+from adf_core.engine import seams
+from adf_core.engine.definition import Parallel, Sequence, kind_at
+from adf_core.engine.steps import Step
 from adf_core.errors import ExpressionSyntaxError, FlowDefinitionError
-from adf_core.steps import Step
 
 Resolver = Callable[[str, str], Callable[..., Any]]
 
@@ -166,20 +166,16 @@ def import_reference(reference: str) -> Callable[..., Any]:
 
 
 def default_resolver(name: str, kind: str) -> Callable[..., Any]:
-    """``module:attr`` by import; a bare name through the plugin registry."""
+    """``module:attr`` by import; a bare name through the resolver the plugin layer
+    installed (the component registry)."""
     if ":" in name:
         return import_reference(name)
-    from adf_core import registry
-
-    return registry.resolve(name, kind)
-
-
-def did_you_mean(word: str, choices: Any) -> str:
-    """`` (did you mean 'x'?)`` or an empty string."""
-    close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
-    if not close:
-        return ""
-    return " (did you mean " + " or ".join(repr(c) for c in close) + "?)"
+    resolve = seams.name_resolver()
+    if resolve is None:
+        raise FlowDefinitionError(
+            f"cannot resolve {name!r}: no component registry is installed; import adf_core "
+            "(from adf_core import DataFlow) or pass resolver=")
+    return resolve(name, kind)
 
 
 def build_definition(expression: str, resolver: Resolver | None = None) -> Sequence:
@@ -200,7 +196,6 @@ def build_definition(expression: str, resolver: Resolver | None = None) -> Seque
 
     return Sequence([convert(stage, index == 0, index == count - 1)
                      for index, stage in enumerate(stages)])
-
 
 
 def _flatten(node: Any) -> Any:

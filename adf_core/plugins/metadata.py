@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
-from adf_core.secrets import is_secret_name
+from adf_core.observe.secrets import is_secret_name
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -113,8 +113,8 @@ def component(
 
 def describe(fn: Callable[..., Any], name: str, kind: str) -> ComponentInfo:
     """Read a component's metadata from its signature, docstring and ``component(...)``."""
-    from adf_core.binding import RESERVED, signature_of
-    from adf_core.plan import call_kind
+    from adf_core.engine.binding import RESERVED
+    from adf_core.engine.callables import call_kind, signature_of
 
     meta: ComponentMeta = getattr(fn, ATTRIBUTE, None) or ComponentMeta()
     doc = inspect.cleandoc(inspect.getdoc(fn) or "")

@@ -29,7 +29,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from adf_core.executors import executor_address, pickle_problem, portable, worker_count
+from adf_core.engine.executors.remote import (
+    executor_address,
+    pickle_problem,
+    portable,
+    worker_count,
+)
 
 _HINT = ("make what it uses at call time (locks, connections, open files) inside the "
          "function instead of capturing it, or run it with executor='threads'")

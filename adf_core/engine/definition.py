@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from adf_core.engine.steps import Step
 from adf_core.errors import FlowDefinitionError
-from adf_core.steps import Step
 
 SEQUENCE = "sequence"
 PARALLEL = "parallel"
@@ -208,7 +208,7 @@ def _edge_leaves(node: Node, end: int) -> list[Leaf]:
 
 
 def render(node: Node, inside_parallel: bool = False) -> str:
-    """The canonical pipe expression of a tree (see ``adf_core.expression``)."""
+    """The canonical pipe expression of a tree (see ``adf_core.engine.expression``)."""
     if isinstance(node, Leaf):
         ref = node.step.ref or node.alias
         return node.alias if ref == node.alias else f"{node.alias}={ref}"

@@ -3,22 +3,16 @@ arguments are bound, how it is called, its engine settings and its stream subscr
 
 from __future__ import annotations
 
-import concurrent.futures
-import contextlib
-import functools
 import inspect
-import threading
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from adf_core.binding import Binding, partial_keywords, signature_of
-from adf_core.definition import Leaf, Node, Sequence, first_leaves, last_leaves, leaves
+from adf_core.engine.binding import Binding
+from adf_core.engine.callables import ASYNC, ASYNC_GEN, SYNC_GEN, analyse, partial_keywords
+from adf_core.engine.definition import Leaf, Node, Sequence, first_leaves, last_leaves, leaves
+from adf_core.engine.executors.pool import FlowThreads
 from adf_core.errors import FlowDefinitionError
-
-_POOL_LOCK = threading.Lock()
-ASYNC, SYNC, ASYNC_GEN, SYNC_GEN = "async", "sync", "async-generator", "generator"
 
 
 @dataclass(frozen=True)
@@ -71,28 +65,10 @@ class PlannedComponent:
         return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
-def call_kind(fn: Callable[..., Any]) -> str:
-    target: Any = fn
-    while isinstance(target, functools.partial):
-        target = target.func
-    if not (inspect.isfunction(target) or inspect.ismethod(target) or inspect.isbuiltin(target)):
-        call = getattr(type(target), "__call__", None)
-        if call is not None and (inspect.isfunction(call) or inspect.ismethod(call)):
-            target = call
-    # A decorator made with functools.wraps keeps the kind of what it wraps.
-    unwrapped = inspect.unwrap(target) if callable(target) else target
-    for candidate in (target, unwrapped):
-        if inspect.isasyncgenfunction(candidate):
-            return ASYNC_GEN
-        if inspect.isgeneratorfunction(candidate):
-            return SYNC_GEN
-        if inspect.iscoroutinefunction(candidate):
-            return ASYNC
-    return SYNC
-
-
 @dataclass(eq=False)
 class Plan:
+    """A definition resolved once: its components, stages, streams and thread pool."""
+
     root: Sequence
     components: list[PlannedComponent]
     defaults: Defaults
@@ -101,39 +77,7 @@ class Plan:
     stage_members: list[tuple[str, ...]]  # per top-level stage, its first members
     has_streams: bool
     executors: set[str]
-    _pool: concurrent.futures.ThreadPoolExecutor | None = None
-    _busy: dict[int, int] = field(default_factory=dict)
-
-    def thread_pool(self) -> concurrent.futures.ThreadPoolExecutor:
-        """The flow's worker threads, kept across runs (threads start lazily, once)."""
-        with _POOL_LOCK:  # runs of one flow may start on several loops at once
-            if self._pool is None:
-                self._pool = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=self.defaults.max_threads, thread_name_prefix="adf-worker")
-            return self._pool
-
-    def discard_pool(self, pool: concurrent.futures.ThreadPoolExecutor) -> None:
-        """A cancelled call abandoned a thread of ``pool``: later calls get a fresh pool."""
-        with _POOL_LOCK:
-            if self._pool is pool:
-                self._pool = None
-                pool.shutdown(wait=False)  # work other runs queued there still runs
-
-    def thread_entered(self) -> int:
-        """A sync component starts in a thread of the current pool (counted across runs);
-        returns the key to hand to :meth:`thread_left`."""
-        key = id(self._pool)
-        with _POOL_LOCK:
-            self._busy[key] = self._busy.get(key, 0) + 1
-        return key
-
-    def thread_left(self, key: int) -> None:
-        with _POOL_LOCK:
-            self._busy[key] -= 1
-
-    def threads_busy(self) -> int:
-        """Threads of the current pool running a component, across every run of the flow."""
-        return self._busy.get(id(self._pool), 0) if self._pool is not None else 0
+    threads: FlowThreads
 
 
 def compile_plan(root: Sequence, defaults: Defaults) -> Plan:
@@ -168,7 +112,8 @@ def compile_plan(root: Sequence, defaults: Defaults) -> Plan:
                 by_alias={c.alias: c for c in components}, peers=peers,
                 stage_members=stage_members,
                 has_streams=any(c.streaming for c in components),
-                executors={c.executor for c in components if not c.is_async})
+                executors={c.executor for c in components if not c.is_async},
+                threads=FlowThreads(defaults.max_threads))
 
 
 def _stage_peers(root: Sequence, components: list[PlannedComponent]
@@ -187,22 +132,6 @@ def _stage_peers(root: Sequence, components: list[PlannedComponent]
         for alias in members:
             peers[alias] = waitable  # commit_group skips itself
     return peers, stage_members
-
-
-_ANALYSED: weakref.WeakKeyDictionary[Any, tuple[inspect.Signature, str]] = \
-    weakref.WeakKeyDictionary()
-
-
-def analyse(fn: Callable[..., Any]) -> tuple[inspect.Signature, str]:
-    """The signature and call kind of ``fn``, computed once per callable."""
-    try:
-        return _ANALYSED[fn]
-    except (KeyError, TypeError):
-        pass
-    found = (signature_of(fn), call_kind(fn))
-    with contextlib.suppress(TypeError):  # not weakly referenceable: just not cached
-        _ANALYSED[fn] = found
-    return found
 
 
 def _plan_component(leaf: Leaf, defaults: Defaults) -> PlannedComponent:

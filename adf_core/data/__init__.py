@@ -1,0 +1,4 @@
+"""Data: datasets of records, value encodings, file formats, option conversion.
+
+The bottom layer: it imports nothing else from ``adf_core`` but ``errors`` and ``text``.
+"""

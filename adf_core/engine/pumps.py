@@ -1,0 +1,222 @@
+"""Streams between components: start a generator, pump its items into one bounded channel
+per consumer, and hand each consumer its own reader.
+
+An async generator is pumped on the loop; a sync generator in a thread of its own (it lives
+as long as its stream, so it never holds a pool slot). A stream nobody reads runs to its end
+within its stage, collecting its items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from types import MappingProxyType
+from typing import Any
+
+from adf_core.engine.attempts import deadline
+from adf_core.engine.executors import run_in_own_thread
+from adf_core.engine.outcomes import caused_by
+from adf_core.engine.plan import PlannedComponent
+from adf_core.engine.run_state import RunState
+from adf_core.engine.streams import AnyChannel, Channel, ConsumerGone, LoopChannel, Stream
+from adf_core.errors import ComponentError, FlowError, RunAborted
+
+
+class Pumps:
+    """The streams of one run."""
+
+    def __init__(self, run: RunState) -> None:
+        self.run = run
+
+    # readers -----------------------------------------------------------------------------
+    def attach_readers(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any]
+                       ) -> None:
+        """Replace each stream in a consumer's arguments by the consumer's own reader."""
+        readers: dict[int, Any] = {}
+        for producer in comp.stream_inputs:
+            stream = self.run.streams.get(producer)
+            if stream is not None:
+                readers[id(stream)] = stream.reader_for(comp.alias, comp.is_async)
+
+        def swap(value: Any) -> Any:
+            return readers.get(id(value), value) if isinstance(value, Stream) else value
+
+        for key, value in kwargs.items():
+            if isinstance(value, Stream):
+                kwargs[key] = swap(value)
+            elif key == "upstream" and comp.binding.wants_upstream:
+                kwargs[key] = {k: swap(v) for k, v in value.items()}
+            elif key == "context" and comp.binding.wants_context:
+                kwargs[key] = MappingProxyType({k: swap(v) for k, v in value.items()})
+        for index, value in enumerate(args):
+            args[index] = swap(value)
+        self.reject_foreign_streams(comp, args, kwargs)
+
+    @staticmethod
+    def reject_foreign_streams(comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any]
+                               ) -> None:
+        """A stream can only be read by the stage right after its producer."""
+        named = comp.binding.names
+        asked = [*args, *(v for k, v in kwargs.items() if k in named)]
+        for value in asked:
+            if isinstance(value, Stream):
+                raise FlowError(
+                    f"component {comp.alias!r} ({comp.position}) takes the stream of "
+                    f"{value.alias!r}, but a stream can only be read by the stage right after "
+                    "its producer; collect it into a list there (adf_core.collect) to use it "
+                    "later")
+
+    def release_inputs(self, comp: PlannedComponent, abort: bool = False) -> None:
+        """A consumer is done with its streams (``abort``: it was cancelled)."""
+        for producer in comp.stream_inputs:
+            stream = self.run.streams.get(producer)
+            channel = stream.channels.get(comp.alias) if stream else None
+            if channel is None:
+                continue
+            if abort:
+                channel.finish(asyncio.CancelledError())
+            channel.close()
+
+    # producers ---------------------------------------------------------------------------
+    async def drain(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any]
+                    ) -> list[Any]:
+        """A stream nobody reads: run it to the end within its stage, collecting its items
+        (the next stage starts only after it, as for any other component)."""
+        stream = Stream(comp.alias)
+        self.run.streams[comp.alias] = stream
+        await self.pump(comp, stream, args, kwargs)
+        return self.run.collected.pop(comp.alias)
+
+    def start(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any]) -> Stream:
+        """Start pumping a stream that the next stage reads; return its handle."""
+        run = self.run
+        stream = Stream(comp.alias)
+        for consumer in comp.subscribers:
+            on_loop = comp.is_async and run.plan.by_alias[consumer].is_async
+            kind = LoopChannel if on_loop else Channel
+            stream.channels[consumer] = kind(run.loop, comp.buffer_size, consumer)
+        run.streams[comp.alias] = stream
+        assert run.tg is not None
+        run.tg.create_task(self.pump(comp, stream, args, kwargs))
+        return stream
+
+    async def pump(self, comp: PlannedComponent, stream: Stream, args: list[Any],
+                   kwargs: dict[str, Any]) -> None:
+        run = self.run
+        events = run.events
+        alias = comp.alias
+        channels = list(stream.channels.values())
+        sink: list[Any] | None = None if channels else []
+        started = time.perf_counter()
+        run.info.statuses[alias] = "running"
+        if events.info_on:
+            events.event("component.started", stage=comp.stage, component=alias, attempt=1,
+                         executor=run.where(comp))
+        try:
+            async with deadline(comp.timeout):
+                if comp.is_async:
+                    await pump_async(comp.fn(*args, **kwargs), stream, channels, sink)
+                else:
+                    await self.pump_sync(comp, stream, channels, sink, args, kwargs)
+        except asyncio.CancelledError as exc:
+            for channel in channels:
+                channel.finish(exc)
+            raise
+        except Exception as exc:
+            for channel in channels:
+                channel.finish(exc)
+            run.info.settle(alias, "failed")
+            events.failed(comp, run.where(comp), 1, started, exc,
+                          consequence=caused_by(exc, RunAborted))
+            raise ComponentError(alias, comp.stage, 1, exc, comp.position) from exc
+        else:
+            for channel in channels:
+                channel.finish()
+        finally:
+            if comp.stream_inputs:
+                self.release_inputs(comp)
+        now = time.perf_counter()
+        run.timings[alias] = now - started
+        run.counts[alias] = stream.items
+        run.info.counts[alias] = stream.records
+        run.info.settle(alias, "finished")
+        if sink is not None:
+            run.collected[alias] = sink
+        run.outputs[alias] = sink if sink is not None else stream
+        if events.info_on:
+            events.event("component.finished", stage=comp.stage, component=alias, attempt=1,
+                         executor=run.where(comp), duration_ms=round((now - started) * 1000, 3),
+                         start=time.time() - (now - started),
+                         thread=None if comp.is_async else f"adf-{alias}",
+                         items=stream.items, records=stream.records)
+
+    async def pump_sync(self, comp: PlannedComponent, stream: Stream,
+                        channels: list[AnyChannel], sink: list[Any] | None, args: list[Any],
+                        kwargs: dict[str, Any]) -> None:
+        gen = comp.fn(*args, **kwargs)
+
+        def abort() -> None:
+            for channel in channels:
+                channel.close()
+            if comp.stream_inputs:
+                self.release_inputs(comp, abort=True)
+
+        await run_in_own_thread(pump_thread, [gen, stream, channels, sink],
+                                self.run.defaults.thread_grace, abort, name=f"adf-{comp.alias}")
+
+
+async def pump_async(agen: Any, stream: Stream, channels: list[AnyChannel],
+                     sink: list[Any] | None) -> None:
+    """Drive an async generator on the loop, feeding every live channel (or the sink)."""
+    try:
+        if len(channels) == 1:
+            put = channels[0].put
+            try:
+                async for item in agen:
+                    stream.count(item)
+                    await put(item)
+            except ConsumerGone:
+                pass
+            return
+        async for item in agen:
+            stream.count(item)
+            if sink is not None:
+                sink.append(item)
+                continue
+            live = False
+            for channel in channels:
+                if channel.closed:
+                    continue
+                try:
+                    await channel.put(item)
+                    live = True
+                except ConsumerGone:
+                    pass
+            if not live:
+                break
+    finally:
+        await agen.aclose()
+
+
+def pump_thread(gen: Any, stream: Stream, channels: list[AnyChannel], sink: list[Any] | None
+                ) -> None:
+    """Drive a sync generator in its own thread, feeding every live channel (or the sink)."""
+    try:
+        for item in gen:
+            stream.count(item)
+            if sink is not None:
+                sink.append(item)
+                continue
+            live = False
+            for channel in channels:
+                if channel.closed:
+                    continue
+                try:
+                    channel.put_blocking(item)
+                    live = True
+                except ConsumerGone:
+                    pass
+            if not live:
+                break
+    finally:
+        gen.close()

@@ -1,0 +1,1 @@
+"""Observability beside every layer: engine events, the trace file, secret redaction."""
