@@ -1,9 +1,7 @@
 """The `file` source (csv, jsonl, json, parquet; globs) and destination (atomic writes)."""
 
 import contextlib
-import csv
 import glob
-import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -11,127 +9,37 @@ from pathlib import Path
 from typing import IO, Any
 
 from adf_core.commit import commit_group
+from adf_core.data.formats import (
+    FORMATS,
+    CsvOptions,
+    RecordError,
+    RecordWriter,
+    format_name,
+    format_of,
+    is_gzip,
+    read_batches,
+)
 from adf_core.hookspecs import hookimpl
-from adf_core.records import csv_value, iter_batches, select_inputs
-from adf_plugins._common import Written, dumps
+from adf_core.records import iter_batches, select_inputs
+from adf_plugins._common import Written
+
+__all__ = ["RecordError", "read_file", "write_file"]
 
 Record = dict[str, Any]
-FORMATS = ("csv", "jsonl", "json", "parquet")
-_EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json"}
-_EXTENSIONS[".parquet"] = _EXTENSIONS[".pq"] = "parquet"
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
-class RecordError(ValueError):
-    """A record that cannot be read or written, naming its number and file."""
-
-
 def _format_of(path: str, format: str | None) -> str:
     if format:
-        fmt = format.lower().lstrip(".")
-        if fmt == "ndjson":
-            fmt = "jsonl"
-        if fmt not in FORMATS:
-            raise ValueError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
-        return fmt
-    fmt = _EXTENSIONS.get(Path(path).suffix.lower())
+        return format_name(format)
+    fmt = format_of(path)
     if fmt is None:
         raise ValueError(
             f"cannot tell the format of {path!r} from its extension; set `format` "
             f"({', '.join(FORMATS)})"
         )
     return fmt
-
-
-def _read_csv(
-    path: str, batch_size: int, encoding: str, delimiter: str, infer_types: bool
-) -> Iterator[list[Record]]:
-    with open(path, newline="", encoding=encoding) as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        header = next(reader, None)
-        if header is None:
-            return
-        width = len(header)
-        batch: list[Record] = []
-        number = 0
-        for row in reader:
-            if not row:
-                continue
-            number += 1
-            if len(row) != width:
-                raise RecordError(
-                    f"{path} record {number} (line {reader.line_num}): {len(row)} fields, "
-                    f"the header has {width}"
-                )
-            if infer_types:
-                batch.append(dict(zip(header, map(csv_value, row), strict=True)))
-            else:
-                batch.append(dict(zip(header, row, strict=True)))
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
-
-def _read_jsonl(path: str, batch_size: int, encoding: str) -> Iterator[list[Record]]:
-    loads = json.loads
-    with open(path, encoding=encoding) as handle:
-        batch: list[Record] = []
-        number = 0
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            number += 1
-            try:
-                record = loads(line)
-            except json.JSONDecodeError as exc:
-                raise RecordError(
-                    f"{path} record {number} (line {line_no}): malformed JSON: {exc.msg} "
-                    f"at column {exc.colno}"
-                ) from None
-            if not isinstance(record, dict):
-                raise RecordError(
-                    f"{path} record {number} (line {line_no}): expected a JSON object, got "
-                    f"{type(record).__name__}"
-                )
-            batch.append(record)
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
-
-def _read_json(path: str, batch_size: int, encoding: str) -> Iterator[list[Record]]:
-    with open(path, encoding=encoding) as handle:
-        try:
-            data = json.load(handle)
-        except json.JSONDecodeError as exc:
-            raise RecordError(
-                f"{path}: malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-            ) from None
-    records = data if isinstance(data, list) else [data]
-    for number, record in enumerate(records, start=1):
-        if not isinstance(record, dict):
-            raise RecordError(
-                f"{path} record {number}: expected a JSON object, got {type(record).__name__}"
-            )
-    for start in range(0, len(records), batch_size):
-        yield records[start : start + batch_size]
-
-
-def _read_parquet(path: str, batch_size: int) -> Iterator[list[Record]]:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "reading parquet needs pyarrow: pip install 'async-data-flow[parquet]'"
-        ) from None
-    parquet = pq.ParquetFile(path)
-    for chunk in parquet.iter_batches(batch_size=batch_size):
-        yield chunk.to_pylist()
 
 
 def read_file(
@@ -169,125 +77,21 @@ def read_file(
             raise FileNotFoundError(f"no such file: {path!r}")
         paths = [path]
     batch_size = max(int(batch_size), 1)
+    options = {"encoding": encoding, "csv_options": CsvOptions(delimiter, infer_types)}
     for each in paths:
         fmt = _format_of(each, format)
-        if fmt == "csv":
-            batches = _read_csv(each, batch_size, encoding, delimiter, infer_types)
-        elif fmt == "jsonl":
-            batches = _read_jsonl(each, batch_size, encoding)
-        elif fmt == "json":
-            batches = _read_json(each, batch_size, encoding)
-        else:
-            batches = _read_parquet(each, batch_size)
-        for batch in batches:
-            if filename_field:
-                for record in batch:
-                    record[filename_field] = each
-            yield batch
+        with open(each, "rb") as handle:
+            yield from _batches(handle, fmt, each, batch_size, filename_field,
+                                {**options, "compressed": is_gzip(each)})
 
 
-class _Writer:
-    """Writes batches of one format to an open temporary file."""
-
-    def __init__(self, handle: IO[Any], fmt: str, path: str, delimiter: str) -> None:
-        self.handle = handle
-        self.fmt = fmt
-        self.path = path
-        self.delimiter = delimiter
-        self.count = 0
-        self.seen: dict[str, int] = {}  # records written per input: errors number within it
-        self._base = 0
-        self.csv: Any = None
-        self.fields: list[str] = []
-        self.parquet: Any = None
-        self.schema: Any = None
-
-    def write(self, batch: list[Record], where: str) -> None:
-        self._base = self.seen.get(where, 0)
-        if self.fmt == "jsonl":
-            try:
-                text = "\n".join(map(dumps, batch))
-            except (TypeError, ValueError):
-                self._find_bad(batch, where)
-                raise
-            self.handle.write(text)
-            self.handle.write("\n")
-        elif self.fmt == "json":
-            try:
-                text = ",\n".join(map(dumps, batch))
-            except (TypeError, ValueError):
-                self._find_bad(batch, where)
-                raise
-            self.handle.write(",\n" if self.count else "[\n")
-            self.handle.write(text)
-        elif self.fmt == "csv":
-            self._write_csv(batch, where)
-        else:
-            self._write_parquet(batch, where)
-        self.count += len(batch)
-        self.seen[where] = self._base + len(batch)
-
-    def _find_bad(self, batch: list[Record], where: str) -> None:
-        for offset, record in enumerate(batch, start=1):
-            try:
-                dumps(record)
-            except (TypeError, ValueError) as exc:
-                raise RecordError(
-                    f"{self.path}: record {self._base + offset} ({where}) cannot be written "
-                    f"as JSON: {exc}"
-                ) from None
-
-    def _write_csv(self, batch: list[Record], where: str) -> None:
-        if self.csv is None:
-            self.fields = list(batch[0])
-            self.csv = csv.writer(self.handle, delimiter=self.delimiter, lineterminator="\n")
-            self.csv.writerow(self.fields)
-        fields = self.fields
-        known = set(fields)
-        rows = []
-        for offset, record in enumerate(batch, start=1):
-            if record.keys() - known:
-                extra = ", ".join(sorted(map(str, record.keys() - known)))
-                raise RecordError(
-                    f"{self.path}: record {self._base + offset} ({where}) has fields the CSV "
-                    f"header (from the first record) lacks: {extra}"
-                )
-            rows.append([_csv_cell(record.get(f)) for f in fields])
-        self.csv.writerows(rows)
-
-    def _write_parquet(self, batch: list[Record], where: str) -> None:
-        try:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-        except ImportError:  # pragma: no cover - depends on the environment
-            raise ImportError(
-                "writing parquet needs pyarrow: pip install 'async-data-flow[parquet]'"
-            ) from None
-        try:
-            table = pa.Table.from_pylist(batch, schema=self.schema)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError) as exc:
-            raise RecordError(
-                f"{self.path}: records {self._base + 1}-{self._base + len(batch)} ({where}) do "
-                f"not fit the parquet schema of the first batch: {exc}"
-            ) from None
-        if self.parquet is None:
-            self.schema = table.schema
-            self.parquet = pq.ParquetWriter(self.handle, self.schema)
-        self.parquet.write_table(table)
-
-    def finish(self) -> None:
-        if self.fmt == "json":
-            self.handle.write("\n]\n" if self.count else "[]\n")
-        elif self.fmt == "parquet" and self.parquet is not None:
-            self.parquet.close()
-
-
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        return dumps(value)
-    return value
+def _batches(handle: IO[bytes], fmt: str, path: str, batch_size: int,
+             filename_field: str | None, options: dict[str, Any]) -> Iterator[list[Record]]:
+    for batch in read_batches(handle, fmt, path, batch_size, **options):
+        if filename_field:
+            for record in batch:
+                record[filename_field] = path
+        yield batch
 
 
 def write_file(
@@ -330,18 +134,13 @@ def write_file(
             _remove_dirs(created)
             raise
         try:
-            binary = fmt == "parquet"
-            with open(
-                fd,
-                "wb" if binary else "w",
-                encoding=None if binary else encoding,
-                newline=None if binary else "",
-            ) as handle:
-                writer = _Writer(handle, fmt, path, delimiter)
+            with open(fd, "wb") as handle:
+                writer = RecordWriter(handle, fmt, path, encoding=encoding,
+                                      csv_options=CsvOptions(delimiter))
                 for name, data in select_inputs(upstream, context, input):
                     for batch in iter_batches(data):
                         writer.write(batch, f"input {name!r}")
-                writer.finish()
+                writer.close()
                 handle.flush()
                 if fsync:
                     os.fsync(handle.fileno())

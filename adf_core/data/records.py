@@ -22,10 +22,11 @@ passed through as they are (no copy); only labelled records are copied.
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 Record = dict[str, Any]
 Batch = list[Record]
+T = TypeVar("T")
 
 __all__ = [
     "Batch",
@@ -34,12 +35,14 @@ __all__ = [
     "aiter_batches",
     "aiter_input_batches",
     "aiter_records",
+    "batched",
     "count_records",
     "is_dataset",
     "iter_batches",
     "iter_input_batches",
     "iter_records",
     "select_inputs",
+    "unbatched",
 ]
 
 
@@ -304,3 +307,28 @@ async def aiter_input_batches(
     for name, data in select_inputs(upstream, context, input):
         async for batch in aiter_batches(data, batch_size=batch_size):
             yield name, batch
+
+
+# Grouping ------------------------------------------------------------------------------------
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Group records into lists of ``size`` (the last may be shorter)."""
+    if size < 1:
+        raise ValueError("batch size must be at least 1")
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def unbatched(batches: Iterable[Any]) -> Iterator[Any]:
+    """Flatten a stream of batches back into records; a non-list item passes as one record."""
+    for item in batches:
+        if isinstance(item, list):
+            yield from item
+        else:
+            yield item

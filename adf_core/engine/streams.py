@@ -14,6 +14,8 @@ from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Iterable, Iterator
 from typing import Any, TypeVar
 
+from adf_core.data.records import batched as batched  # re-exported: adf_core.batched
+from adf_core.data.records import unbatched as unbatched
 from adf_core.errors import FlowError, RunAborted
 
 T = TypeVar("T")
@@ -331,29 +333,6 @@ def collect(stream: Iterable[T]) -> list[T]:
 async def acollect(stream: AsyncIterable[T]) -> list[T]:
     """Read a whole async stream into a list."""
     return [item async for item in stream]
-
-
-def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Group records into lists of ``size`` (the last may be shorter)."""
-    if size < 1:
-        raise ValueError("batch size must be at least 1")
-    batch: list[T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def unbatched(batches: Iterable[Any]) -> Iterator[Any]:
-    """Flatten a stream of batches back into records; a non-list item passes as one record."""
-    for item in batches:
-        if isinstance(item, list):
-            yield from item
-        else:
-            yield item
 
 
 async def abatched(items: AsyncIterable[T], size: int) -> AsyncIterator[list[T]]:

@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from adf_core.data.formats import CsvOptions, RecordWriter
 from adf_plugin_s3.client import check_bucket, make_client, s3_uri
 from adf_plugin_s3.formats import (
     CONTENT_TYPES,
-    RecordWriter,
+    PHRASES,
     extension,
     is_gzip,
     resolve_format,
@@ -80,11 +81,11 @@ def s3_destination(
     gzip = _resolve_compression(compression, key)
     inputs = select_inputs(upstream, context, input)
     if key is not None:
-        plan = [(key, [data for _, data in inputs])]
+        plan = [(key, inputs)]
     else:
         fmt = resolve_format(format, None)
         suffix = extension(fmt) + (".gz" if gzip else "")
-        plan = [(f"{prefix}{name}{suffix}", [data]) for name, data in inputs]
+        plan = [(f"{prefix}{name}{suffix}", [(name, data)]) for name, data in inputs]
 
     # Before reading any input: a missing bucket or a dead endpoint fails now, not after the
     # whole input was spooled and sibling destinations got ready to commit.
@@ -97,14 +98,14 @@ def s3_destination(
             fmt = resolve_format(format, object_key)
             out = spools.new()
             writer = RecordWriter(
-                out, fmt, s3_uri(bucket, object_key), compressed=gzip, scratch=spools.new(),
-                delimiter=delimiter,
+                out, fmt, s3_uri(bucket, object_key), compressed=gzip,
+                csv_options=CsvOptions(delimiter), csv_header="union", scratch=spools.new(),
+                phrases=PHRASES,
             )
-            for data in datasets:
+            for name, data in datasets:
                 for batch in iter_batches(data):
                     _raise_if_run_failed(what)  # stop early rather than spool what is never sent
-                    for record in batch:
-                        writer.write(record)
+                    writer.write(batch, f"input {name!r}")
             writer.close()
             written.append((object_key, fmt, out, writer.count))
         ready()

@@ -1,30 +1,34 @@
 """Record formats of S3 objects: jsonl (the default), csv and json, optionally gzip-compressed.
 
-Readers stream from a binary file object (an S3 response body) and number the records they
-yield, so that a bad record is reported as "record N of s3://bucket/key". Writers write records
-to a binary file object (a temporary file that is uploaded once every record was written).
+The readers and writers are :mod:`adf_core.data.formats`, shared with the ``file`` component;
+this module only says how S3 names things (a format from the key, a content type) and words
+errors the S3 way: ``s3://bucket/key: record N: ...``.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import IO, Any, cast
+from typing import Any
 
-from adf_core.records import csv_value, dumps
+from adf_core.data.formats import CONTENT_TYPES as _CONTENT_TYPES
+from adf_core.data.formats import (
+    CsvOptions,
+    Phrases,
+    RecordError,
+    format_name,
+    format_of,
+    is_gzip,
+    json_kind,
+)
 
-Record = dict[str, Any]
+__all__ = ["CONTENT_TYPES", "FORMATS", "PHRASES", "CsvOptions", "S3RecordError", "extension",
+           "is_gzip", "resolve_format"]
 
 FORMATS = ("jsonl", "csv", "json")
-_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".json": "json"}
-CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv", "json": "application/json"}
+CONTENT_TYPES = {fmt: _CONTENT_TYPES[fmt] for fmt in FORMATS}
 
 
-class S3RecordError(ValueError):
+class S3RecordError(RecordError):
     """A record could not be read or written; names the object and the record number."""
 
     def __init__(self, uri: str, record: int, reason: str) -> None:
@@ -34,196 +38,47 @@ class S3RecordError(ValueError):
         super().__init__(f"{uri}: record {record}: {reason}")
 
 
-def is_gzip(key: str) -> bool:
-    return key.lower().endswith(".gz")
+class _S3Phrases(Phrases):
+    """Errors as ``s3://bucket/key: record N: what``."""
+
+    def bad_json(self, source: str, record: int, line: int, exc: json.JSONDecodeError
+                 ) -> Exception:
+        return S3RecordError(source, record,
+                             f"invalid JSON on line {line}: {exc.msg} (column {exc.colno})")
+
+    def not_object(self, source: str, record: int, line: int | None, value: Any) -> Exception:
+        where = f"line {line} is" if line is not None else "is"
+        return S3RecordError(source, record, f"{where} a JSON {json_kind(value)}, not an object")
+
+    def bad_document(self, source: str, exc: json.JSONDecodeError) -> Exception:
+        return ValueError(f"{source}: invalid JSON: {exc.msg} (line {exc.lineno}, "
+                          f"column {exc.colno})")
+
+    def field_count(self, source: str, record: int, line: int, fields: int, header: int
+                    ) -> Exception:
+        return S3RecordError(source, record,
+                             f"line {line} has {fields} fields, the header has {header}")
+
+    def undecodable(self, source: str, fmt: str, line: int | None, encoding: str,
+                    exc: Exception) -> Exception:
+        where = f" (line {line})" if line is not None else ""
+        return ValueError(f"{source}: cannot decode the object as {fmt}{where}: {exc}")
+
+    def unwritable(self, target: str, number: int, where: str, total: int, problem: str
+                   ) -> Exception:
+        return S3RecordError(target, total, problem)
+
+
+PHRASES = _S3Phrases()
 
 
 def resolve_format(fmt: str | None, key: str | None) -> str:
     """The explicit format, else the one the key's extension names (``.gz`` aside), else jsonl."""
     if fmt is not None:
-        name = fmt.strip().lower()
-        if name == "ndjson":
-            name = "jsonl"
-        if name not in FORMATS:
-            raise ValueError(f"unknown format {fmt!r}: expected one of {', '.join(FORMATS)}")
-        return name
-    if key:
-        stem = key[:-3] if is_gzip(key) else key
-        for extension, name in _EXTENSIONS.items():
-            if stem.lower().endswith(extension):
-                return name
-    return "jsonl"
+        return format_name(fmt, FORMATS)
+    found = format_of(key) if key else None
+    return found if found in FORMATS else "jsonl"
 
 
 def extension(fmt: str) -> str:
     return f".{fmt}"
-
-
-# -- reading ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CsvOptions:
-    """How csv objects are read and written (the ``file`` component's conventions)."""
-
-    delimiter: str = ","
-    infer_types: bool = True
-
-
-def read_records(
-    raw: IO[bytes], fmt: str, uri: str, *, compressed: bool, csv_options: CsvOptions = CsvOptions()
-) -> Iterator[Record]:
-    """Yield the records of one object, streaming (json arrays excepted: they are parsed whole)."""
-    binary = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")) if compressed else raw
-    text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
-    try:
-        if fmt == "jsonl":
-            yield from _read_jsonl(text, uri)
-        elif fmt == "csv":
-            yield from _read_csv(text, uri, csv_options)
-        else:
-            yield from _read_json(text, uri)
-    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as exc:
-        raise ValueError(f"{uri}: cannot decode the object as {fmt}: {exc}") from exc
-    finally:
-        text.detach()
-
-
-def _read_jsonl(text: Iterable[str], uri: str) -> Iterator[Record]:
-    number = 0
-    for line_number, line in enumerate(text, start=1):
-        if not line.strip():
-            continue
-        number += 1
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise S3RecordError(
-                uri, number, f"invalid JSON on line {line_number}: {exc.msg} (column {exc.colno})"
-            ) from None
-        if not isinstance(record, dict):
-            raise S3RecordError(
-                uri, number, f"line {line_number} is a JSON {_kind(record)}, not an object"
-            )
-        yield record
-
-
-def _read_csv(text: Iterable[str], uri: str, options: CsvOptions) -> Iterator[Record]:
-    reader = csv.reader(text, delimiter=options.delimiter)
-    header = next(reader, None)
-    if header is None:
-        return
-    convert = csv_value if options.infer_types else str
-    number = 0
-    for row in reader:
-        if not row:
-            continue
-        number += 1
-        if len(row) != len(header):
-            raise S3RecordError(
-                uri, number,
-                f"line {reader.line_num} has {len(row)} fields, the header has {len(header)}",
-            )
-        yield dict(zip(header, map(convert, row), strict=True))
-
-
-def _read_json(text: IO[str], uri: str) -> Iterator[Record]:
-    try:
-        document = json.load(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"{uri}: invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
-    records = document if isinstance(document, list) else [document]
-    for number, record in enumerate(records, start=1):
-        if not isinstance(record, dict):
-            raise S3RecordError(uri, number, f"is a JSON {_kind(record)}, not an object")
-        yield record
-
-
-def _kind(value: Any) -> str:
-    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number"
-    )
-
-
-# -- writing ------------------------------------------------------------------------------
-
-
-class RecordWriter:
-    """Writes records in one format to a binary file; ``close`` finishes the document.
-
-    csv needs every column before the header is written, so csv records are first spooled as
-    jsonl to ``scratch`` while the columns are collected (first-seen order), then converted.
-    """
-
-    def __init__(
-        self,
-        out: IO[bytes],
-        fmt: str,
-        uri: str,
-        *,
-        compressed: bool,
-        scratch: IO[bytes],
-        delimiter: str = ",",
-    ) -> None:
-        self.fmt = fmt
-        self.uri = uri
-        self.count = 0
-        self._gzip = gzip.GzipFile(fileobj=out, mode="wb") if compressed else None
-        self._out = cast(IO[bytes], self._gzip) if self._gzip is not None else out
-        self._scratch = scratch
-        self._columns: dict[str, None] = {}
-        self._delimiter = delimiter
-        if fmt == "json":
-            self._out.write(b"[")
-
-    def write(self, record: Any) -> None:
-        self.count += 1
-        if not isinstance(record, dict):
-            raise S3RecordError(
-                self.uri, self.count, f"is a {type(record).__name__}, not a record (dict)"
-            )
-        try:
-            line = dumps(record)
-        except (TypeError, ValueError) as exc:
-            raise S3RecordError(self.uri, self.count, str(exc)) from None
-        data = line.encode("utf-8")
-        if self.fmt == "jsonl":
-            self._out.write(data + b"\n")
-        elif self.fmt == "json":
-            self._out.write((b",\n" if self.count > 1 else b"\n") + data)
-        else:
-            self._columns.update(dict.fromkeys(record))
-            self._scratch.write(data + b"\n")
-
-    def close(self) -> None:
-        if self.fmt == "json":
-            self._out.write(b"\n]\n" if self.count else b"]\n")
-        elif self.fmt == "csv":
-            self._write_csv()
-        if self._gzip is not None:
-            self._gzip.close()
-
-    def _write_csv(self) -> None:
-        text = io.TextIOWrapper(self._out, encoding="utf-8", newline="")
-        try:
-            writer = csv.DictWriter(
-                text, fieldnames=list(self._columns), delimiter=self._delimiter
-            )
-            if self._columns:
-                writer.writeheader()
-            self._scratch.seek(0)
-            for line in self._scratch:
-                writer.writerow({k: _csv_value(v) for k, v in json.loads(line).items()})
-            text.flush()
-        finally:
-            text.detach()
-
-
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    if value is None:
-        return ""
-    return value

@@ -8,8 +8,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from adf_core.data.formats import read_records
+from adf_core.records import batched
 from adf_plugin_s3.client import check_bucket, make_client, s3_uri
-from adf_plugin_s3.formats import CsvOptions, is_gzip, read_records, resolve_format
+from adf_plugin_s3.formats import PHRASES, CsvOptions, is_gzip, resolve_format
 
 RESUME_ATTEMPTS = 5  # consecutive broken reads of one object before giving up
 _READ_BUFFER = 256 * 1024
@@ -59,17 +61,16 @@ def s3_source(
     if prefix is not None:
         check_bucket(client, bucket)
     keys = [key] if key is not None else list(_list_keys(client, bucket, prefix or ""))
-    batch: list[dict[str, Any]] = []
+    yield from batched(_records(client, bucket, keys, format, csv_options, key_field), batch_size)
+
+
+def _records(client: Any, bucket: str, keys: list[str], fmt: str | None,
+             csv_options: CsvOptions, key_field: str | None) -> Iterator[dict[str, Any]]:
     for object_key in keys:
-        for record in _read_object(client, bucket, object_key, format, csv_options):
+        for record in _read_object(client, bucket, object_key, fmt, csv_options):
             if key_field:
                 record[key_field] = object_key
-            batch.append(record)
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-    if batch:
-        yield batch
+            yield record
 
 
 def _list_keys(client: Any, bucket: str, prefix: str) -> Iterator[str]:
@@ -97,7 +98,8 @@ def _read_object(
     body = io.BufferedReader(ResumableBody(client, bucket, key, response), _READ_BUFFER)
     try:
         fmt = resolve_format(fmt, key)
-        yield from read_records(body, fmt, uri, compressed=is_gzip(key), csv_options=csv_options)
+        yield from read_records(body, fmt, uri, compressed=is_gzip(key), csv_options=csv_options,
+                                phrases=PHRASES)
     finally:
         body.close()
 
