@@ -9,7 +9,6 @@ streams are :mod:`adf_core.engine.pumps`.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 import uuid
 from collections.abc import Mapping
@@ -29,25 +28,8 @@ from adf_core.engine.run_info import (
 )
 from adf_core.engine.run_state import RunState
 from adf_core.engine.streams import Stream
+from adf_core.engine.taskgroups import TaskGroup
 from adf_core.errors import FlowError, MissingInputError
-
-_NEEDS_UNCANCEL = sys.version_info < (3, 12)
-
-
-class _TaskGroup(asyncio.TaskGroup):
-    """asyncio.TaskGroup, with the ``uncancel()`` that Python 3.11 forgets when a child
-    fails while ``__aexit__`` is already waiting (fixed in 3.12). Without it the parent
-    task keeps a phantom cancellation, and an outside cancel cannot be told from a failure.
-    """
-
-    async def __aexit__(self, et: Any, exc: Any, tb: Any) -> Any:
-        requested_before = self._parent_cancel_requested  # type: ignore[attr-defined]
-        try:
-            return await super().__aexit__(et, exc, tb)
-        finally:
-            if (_NEEDS_UNCANCEL and not requested_before
-                    and self._parent_cancel_requested):  # type: ignore[attr-defined]
-                self._parent_task.uncancel()  # type: ignore[attr-defined]
 
 
 def _equal(a: Any, b: Any) -> bool:
@@ -118,7 +100,7 @@ class _Scheduler:
     async def parallel(self, node: Parallel, ctx: dict[str, Any], upstream: dict[str, Any]
                        ) -> Outcome:
         children = node.children
-        async with _TaskGroup() as tg:
+        async with TaskGroup() as tg:
             tasks = [
                 tg.create_task(self.leaf(child.component, ctx, upstream))
                 if isinstance(child, Leaf)
@@ -202,7 +184,7 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
     status = "failed"
     try:
         try:
-            async with _TaskGroup() as tg:
+            async with TaskGroup() as tg:
                 run.tg = tg
                 await scheduler.top(plan.root)
         except BaseExceptionGroup as group:

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
 GROUP = "adf"
-HOOKS = ("adf_sources", "adf_transforms", "adf_destinations", "adf_executors")
+HOOKS = ("adf_sources", "adf_transforms", "adf_destinations", "adf_executors",
+         "adf_run_started", "adf_component_finished", "adf_run_finished")
 
 
 class PluginError(FlowError):
