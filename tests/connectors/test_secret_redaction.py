@@ -52,10 +52,11 @@ def adf(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
                           env={**os.environ, **(env or {})})
 
 
-def outputs(tmp_path: Path, *args: str, env: dict[str, str] | None = None
+def outputs(tmp_path: Path, *args: str, env: dict[str, str] | None = None,
+            variants: list[list[str]] = VARIANTS,
             ) -> Iterator[tuple[list[str], subprocess.CompletedProcess, str]]:
     """Run ``adf run ARGS`` once per output variant, each with a trace file."""
-    for variant in VARIANTS:
+    for variant in variants:
         trace = tmp_path / "trace.json"
         trace.unlink(missing_ok=True)
         extra = [] if "--dry-run" in variant else ["--trace-file", str(trace)]
@@ -199,8 +200,10 @@ def test_options_declared_secret_are_hidden_everywhere(tmp_path: Path, source: s
     else:
         given += ["-p", f"dsn={dsn}"]
 
+    # Every output for -o; the other sources need only show that they are learned.
+    variants = VARIANTS if source == "option" else [["--dry-run", "--json"], ["-v"]]
     for variant, done, trace in outputs(tmp_path, "declaring:connect | stdout", *given,
-                                        "-o", "connect.fail=true", env=env):
+                                        "-o", "connect.fail=true", env=env, variants=variants):
         assert done.returncode == (0 if "--dry-run" in variant else 1), (variant, done.stderr)
         assert_hidden([dsn, nested], done.stdout, done.stderr, trace)
         if "--dry-run" not in variant:
