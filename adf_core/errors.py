@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 
 
 class FlowError(Exception):
@@ -25,7 +26,12 @@ class ExpressionSyntaxError(FlowDefinitionError):
 
 
 class MissingInputError(FlowError, LookupError):
-    """A required parameter was found in no option, reserved name or context key."""
+    """A required parameter was found in no option, reserved name or context key.
+
+    The advice names what the reader can type: ``step(..., options=...)`` and params for
+    Python, ``-o ALIAS.KEY=VALUE`` and ``-p KEY=VALUE`` under the ``adf`` command (which sets
+    ``ADVICE`` to ``"cli"``); it is chosen when the message is shown.
+    """
 
     def __init__(
         self, component: str, parameter: str, available: Iterable[str], position: str = ""
@@ -34,13 +40,32 @@ class MissingInputError(FlowError, LookupError):
         self.parameter = parameter
         self.available = sorted(available)
         self.position = position
-        where = f" ({position})" if position else ""
+        super().__init__(self.message("python"))
+
+    def message(self, audience: str) -> str:
+        """The message for ``"python"`` (library users) or ``"cli"`` (the ``adf`` command)."""
+        where = f" ({self.position})" if self.position else ""
         keys = ", ".join(self.available) if self.available else "none"
-        super().__init__(
-            f"component {component!r}{where} needs {parameter!r}, which is in no option, "
-            f"reserved name or context key; available keys: {keys}. Pass it in the params, "
-            f"bind it as an option, or have an earlier stage return it."
-        )
+        name = self.parameter
+        if audience == "cli":
+            advice = (f"Set it with -o {self.component}.{name}=VALUE (this component) or "
+                      f"-p {name}=VALUE (the whole flow), or have an earlier stage return it.")
+        else:
+            advice = (f"Pass it in the params (flow.run({{{name!r}: ...}})), bind it as an "
+                      f"option (step(fn, options={{{name!r}: ...}})), or have an earlier stage "
+                      "return it.")
+        return (f"component {self.component!r}{where} needs {name!r}, which is in no option, "
+                f"reserved name or context key; available keys: {keys}. {advice}")
+
+    def __str__(self) -> str:
+        return self.message(ADVICE.get())
+
+    def __reduce__(self) -> tuple[type[MissingInputError], tuple[str, str, list[str], str]]:
+        return type(self), (self.component, self.parameter, self.available, self.position)
+
+
+#: who reads error messages in this context: ``"python"`` (default) or ``"cli"``
+ADVICE: ContextVar[str] = ContextVar("adf_error_advice", default="python")
 
 
 class RunAborted(FlowError):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 from adf_core.records import dumps as dumps
 from adf_core.records import json_default as json_default
@@ -21,16 +20,11 @@ class Written:
 
 
 def safe_url(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for messages and logs)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = (parts.username or "") + ":***"
-    return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}"))
+    """``url`` with its password (``/``, ``?`` or ``#`` in it too, as SQLAlchemy accepts)
+    and secret query parameters replaced by ``***`` (for messages and logs)."""
+    from adf_core.observe.secrets import redact_url
+
+    return redact_url(str(url))
 
 
 def failed_components() -> list[str]:

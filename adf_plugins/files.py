@@ -1,6 +1,7 @@
 """The `file` source (csv, jsonl, json, parquet; globs) and destination (atomic writes)."""
 
 import contextlib
+import errno
 import glob
 import os
 import tempfile
@@ -130,6 +131,9 @@ def write_file(
         committed = False
         try:
             fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+        except OSError as exc:
+            _remove_dirs(created)
+            raise _cannot_write(target, exc) from None
         except BaseException:
             _remove_dirs(created)
             raise
@@ -145,9 +149,12 @@ def write_file(
                 if fsync:
                     os.fsync(handle.fileno())
             ready()
-            mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_UMASK
-            os.chmod(tmp_name, mode)
-            os.replace(tmp_name, target)
+            try:
+                mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_UMASK
+                os.chmod(tmp_name, mode)
+                os.replace(tmp_name, target)
+            except OSError as exc:
+                raise _cannot_write(target, exc) from None
             committed = True
         finally:
             if not committed:
@@ -155,6 +162,17 @@ def write_file(
                     os.unlink(tmp_name)
                 _remove_dirs(created)
     return Written(str(target), writer.count)
+
+
+def _cannot_write(target: Path, exc: OSError) -> OSError:
+    """The error of a failed write, naming the file the user asked for, not our hidden
+    temporary file beside it (same class and errno, so callers can still tell why)."""
+    reason = exc.strerror or str(exc)
+    if target.is_dir():
+        reason = "it is a directory; give a file name"
+    elif isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        reason = f"{reason}: the directory {str(target.parent)!r} is not writable"
+    return type(exc)(exc.errno, f"cannot write {str(target)!r}: {reason}")
 
 
 def _remove_dirs(created: list[Path]) -> None:

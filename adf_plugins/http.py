@@ -69,7 +69,7 @@ async def _send(
                     raise RuntimeError(
                         f"{method} {safe_url(url)} answered {response.status_code} "
                         f"{response.reason_phrase} after {attempt + 1} attempt(s): "
-                        f"{response.text[:200]}"
+                        f"{_scrubbed(response.text, kwargs.get('headers'))[:200]}"
                     )
                 return response
             delay = _retry_after(response, delay)
@@ -77,6 +77,18 @@ async def _send(
         import asyncio  # here, not at import: `adf plugins` and `adf --help` stay fast
 
         await asyncio.sleep(delay)
+
+
+def _scrubbed(text: str, headers: Any) -> str:
+    """A server's answer without the credentials we sent it (a 401 page that echoes the
+    request headers), hidden before the text is cut short, so no part of one survives."""
+    from adf_core.observe.secrets import MASK, header_secrets, parse_headers
+
+    secrets = [secret for name, value in (parse_headers(headers) or {}).items()
+               for secret in header_secrets(str(name), value) if len(secret) >= 3]
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
 
 
 def _pick(data: Any, path: str | None, url: str) -> Any:
@@ -150,7 +162,8 @@ async def read_http(
             except ValueError:
                 raise ValueError(
                     f"{safe_url(page_url)} did not answer JSON (content-type "
-                    f"{response.headers.get('content-type')!r}): {response.text[:120]!r}"
+                    f"{response.headers.get('content-type')!r}): "
+                    f"{_scrubbed(response.text, headers)[:120]!r}"
                 ) from None
             records = _pick(data, records_path, page_url)
             records = records if isinstance(records, list) else [records]

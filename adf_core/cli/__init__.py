@@ -22,7 +22,8 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="adf", message="%(prog)s %(version)s")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Compose plugin components into data flows and run them.
 
     \b
@@ -30,6 +31,12 @@ def cli() -> None:
     adf run "source=db, target=db | compare | stdout" -o source.url=sqlite:///a.db
     adf run -f flow.toml --dry-run
     """
+    from adf_core.errors import ADVICE
+
+    # Errors shown by this command advise -o/-p rather than Python calls (and only here:
+    # the Python API of the same process keeps its own advice once the command is done).
+    token = ADVICE.set("cli")
+    ctx.call_on_close(lambda: ADVICE.reset(token))
 
 
 cli.add_command(run)

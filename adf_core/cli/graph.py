@@ -25,6 +25,7 @@ def graph(ctx: click.Context, expression: str | None, pipeline_file: str | None,
     """Draw a flow (EXPR or -f FILE) without running it."""
     from pathlib import Path
 
+    from adf_core.cli.redaction import learn_declared_by_name
     from adf_core.cli.run import build_flow
     from adf_core.cli.spec import make_spec
     from adf_core.observe.secrets import Redactor
@@ -34,6 +35,7 @@ def graph(ctx: click.Context, expression: str | None, pipeline_file: str | None,
                      options=(), params=(), defaults={})
     redactor = Redactor()
     redactor.learn(spec.options)
+    learn_declared_by_name(redactor, spec, get_registry(ctx))
     flow = build_flow(spec, get_registry(ctx), redactor, ctx)
     render = {"text": render_text, "mermaid": render_mermaid, "dot": render_dot}[fmt]
     click.echo(render(flow.tree))

@@ -76,6 +76,7 @@ def run(ctx: click.Context, expression: str | None, sources: str | None,
     """
     from pathlib import Path
 
+    from adf_core.cli.redaction import learn_declared, learn_declared_by_name
     from adf_core.cli.spec import make_spec
     from adf_core.observe.secrets import Redactor
 
@@ -91,7 +92,9 @@ def run(ctx: click.Context, expression: str | None, sources: str | None,
     redactor.learn(spec.options)
     redactor.learn({"params": spec.params})
     registry = get_registry(ctx)
+    learn_declared_by_name(redactor, spec, registry)
     flow = build_flow(spec, registry, redactor, ctx)
+    learn_declared(redactor, spec, flow)
     if dry_run:
         show_plan(flow, spec, registry, redactor, as_json)
         return

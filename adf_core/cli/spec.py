@@ -176,7 +176,9 @@ def aliases(expression: str) -> list[str]:
 
     def walk(node: Any) -> None:
         if isinstance(node, Ref):
-            found.append(node.alias or node.name)
+            # module:attr takes the alias ``attr`` (as DataFlow.parse names it)
+            attr = node.name.rpartition(":")[2].rpartition(".")[2]
+            found.append(node.alias or (attr if ":" in node.name else node.name))
         else:
             for member in node.members:
                 walk(member)

@@ -123,27 +123,37 @@ def _build_member(member: Any, parent_kind: str, path: list[str]) -> Node:
         return _build(member, PARALLEL, path)
     if isinstance(member, tuple):
         return _build(member, PARALLEL if parent_kind == SEQUENCE else SEQUENCE, path)
-    _check_callable(member, path)
+    _check_callable(member.fn if isinstance(member, Step) else member, path)
     step = member if isinstance(member, Step) else Step(member)
     return Leaf(step=step, alias=component_name(step), position=_describe(path), stage=0)
 
 
 def _check_callable(member: Any, path: list[str]) -> None:
-    where = _describe(path)
+    problem = callable_problem(member)
+    if problem is not None:
+        raise FlowDefinitionError(f"{_describe(path)}: {problem}")
+
+
+def callable_problem(member: Any) -> str | None:
+    """Why ``member`` cannot be a component (a class, a non-callable), or None if it can."""
     if inspect.isclass(member):
         if "__call__" in {k for c in member.__mro__[:-1] for k in vars(c)}:
-            raise FlowDefinitionError(
-                f"{where}: {member.__name__} is a class; pass an instance, e.g. {member.__name__}()"
-            )
-        raise FlowDefinitionError(
-            f"{where}: {member.__name__} is a class whose instances are not callable; "
-            "pass a function or an object with __call__"
-        )
+            return f"{member.__name__} is a class; pass an instance, e.g. {member.__name__}()"
+        return (f"{member.__name__} is a class whose instances are not callable; "
+                "pass a function or an object with __call__")
     if not callable(member):
-        raise FlowDefinitionError(
-            f"{where}: {member!r} is not callable; every member of a flow must be a function, "
-            "a coroutine function, a generator or a callable object"
-        )
+        return (f"{_short_repr(member)} ({type(member).__name__}) is not callable; every member "
+                "of a flow must be a function, a coroutine function, a generator or a "
+                "callable object")
+    return None
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not hide the real problem
+        text = f"<{type(value).__name__} object>"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _assign_positions(root: Sequence) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from adf_core.engine import seams
-from adf_core.engine.definition import Parallel, Sequence, kind_at
+from adf_core.engine.definition import Parallel, Sequence, callable_problem, kind_at
 from adf_core.engine.steps import Step
 from adf_core.errors import ExpressionSyntaxError, FlowDefinitionError
 
@@ -219,6 +219,13 @@ def _resolve_ref(ref: Ref, kind: str, resolve: Resolver, expression: str) -> Ste
     except (FlowDefinitionError, LookupError) as exc:
         pointer = " " * (ref.column - 1) + "^"
         raise FlowDefinitionError(f"{exc}\n  {expression}\n  {pointer}") from exc
+    problem = callable_problem(fn.fn if isinstance(fn, Step) else fn)
+    if problem is not None:
+        pointer = " " * (ref.column - 1) + "^"
+        source = "imported" if ":" in ref.name else "as the resolver returned it"
+        raise FlowDefinitionError(
+            f"{ref.name!r} ({source}) cannot be a component: {problem}\n"
+            f"  {expression}\n  {pointer}")
     default = ref.name.rpartition(":")[2].rpartition(".")[2] if ":" in ref.name else ref.name
     if isinstance(fn, Step):
         return Step(fn.fn, name=ref.alias or fn.name or default, retries=fn.retries,

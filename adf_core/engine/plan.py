@@ -86,11 +86,7 @@ def compile_plan(root: Sequence, defaults: Defaults) -> Plan:
     components = []
     for leaf in all_leaves:
         if leaf.alias in seen:
-            other = seen[leaf.alias]
-            raise FlowDefinitionError(
-                f"the alias {leaf.alias!r} is used twice ({other.position} and {leaf.position}); "
-                f"give each instance its own name: in Python step(fn, name='second'), in an "
-                f"expression 'first={leaf.alias}, second={leaf.alias}'")
+            raise _duplicate_alias(seen[leaf.alias], leaf)
         seen[leaf.alias] = leaf
         leaf.component = _plan_component(leaf, defaults)
         components.append(leaf.component)
@@ -114,6 +110,21 @@ def compile_plan(root: Sequence, defaults: Defaults) -> Plan:
                 has_streams=any(c.streaming for c in components),
                 executors={c.executor for c in components if not c.is_async},
                 threads=FlowThreads(defaults.max_threads))
+
+
+def _duplicate_alias(first: Leaf, second: Leaf) -> FlowDefinitionError:
+    """Two instances under one alias: the hint names the components, not the alias twice."""
+    from adf_core.engine.definition import component_name
+
+    def written(leaf: Leaf) -> str:  # how an expression names the component
+        return leaf.step.ref or component_name(leaf.step.fn)
+
+    alias = first.alias
+    return FlowDefinitionError(
+        f"the alias {alias!r} is used twice ({first.position} and {second.position}); give "
+        f"each instance its own alias: in an expression write them '{alias}={written(first)}' "
+        f"and '{alias}_2={written(second)}', in Python step({component_name(second.step.fn)}, "
+        f"name='{alias}_2')")
 
 
 def _stage_peers(root: Sequence, components: list[PlannedComponent]

@@ -79,12 +79,29 @@ def executor_factories(pm: PluginManager | None = None) -> dict[str, Callable[..
     found: dict[str, Callable[..., Any]] = {}
     for impl in pm.hook.adf_executors.get_hookimpls():
         try:
-            found.update(cast("dict[str, Callable[..., Any]]", impl.function() or {}))
-        except Exception as exc:
+            provided = dict(cast("dict[str, Callable[..., Any]]", impl.function() or {}))
+            bad = {name: factory for name, factory in provided.items()
+                   if not isinstance(name, str) or not callable(factory)}
+            if bad:
+                raise TypeError("names must be strings and factories callable, not "
+                                + ", ".join(f"{k!r}: {v!r}" for k, v in bad.items()))
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # sys.exit() in a hook is that plugin's failure
             record = pm.load_records.setdefault(impl.plugin_name, PluginRecord(
                 impl.plugin_name, getattr(impl.plugin, "__name__", "?")))
-            record.status, record.error = "failed", f"adf_executors() raised {exc!r}"
+            record.status, record.error = "failed", f"adf_executors() {failure_text(exc)}"
+            continue
+        found.update(provided)
     return found
+
+
+def failure_text(exc: BaseException) -> str:
+    """How a plugin failed, for ``adf plugins``: ``raised ImportError: ...``, or
+    ``called sys.exit(1)`` (which must not end the CLI)."""
+    if isinstance(exc, SystemExit):
+        return f"called sys.exit({exc.code!r})"
+    return f"raised {type(exc).__name__}: {exc}"
 
 
 def _names(value: str | None) -> set[str] | None:
@@ -136,9 +153,12 @@ def load_plugins(
             continue
         try:
             register(pm, ep.load(), key)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # sys.exit() at import must not end every command
             record.status = "failed"
-            record.error = f"{type(exc).__name__}: {exc}"
+            record.error = (f"{type(exc).__name__}: {exc}" if isinstance(exc, Exception)
+                            else f"{failure_text(exc)} while importing")
     check_strict(pm, env)
     return pm
 

@@ -111,12 +111,33 @@ def component(
     return attach if fn is None else attach(fn)
 
 
+def declared_secrets(fn: Any) -> frozenset[str]:
+    """The options ``component(secrets=[...])`` declared on ``fn`` (through ``step`` and
+    ``functools.partial`` wrappers)."""
+    import functools
+
+    from adf_core.engine.steps import Step
+
+    for _ in range(32):  # wrappers of wrappers, never a cycle
+        meta = getattr(fn, ATTRIBUTE, None)
+        if isinstance(meta, ComponentMeta):
+            return meta.secrets
+        if isinstance(fn, Step):
+            fn = fn.fn
+        elif isinstance(fn, functools.partial):
+            fn = fn.func
+        else:
+            break
+    return frozenset()
+
+
 def describe(fn: Callable[..., Any], name: str, kind: str) -> ComponentInfo:
     """Read a component's metadata from its signature, docstring and ``component(...)``."""
     from adf_core.engine.binding import RESERVED
     from adf_core.engine.callables import call_kind, signature_of
 
     meta: ComponentMeta = getattr(fn, ATTRIBUTE, None) or ComponentMeta()
+    secrets = declared_secrets(fn)
     doc = inspect.cleandoc(inspect.getdoc(fn) or "")
     docs = {**option_docs(doc), **meta.options}
     options = []
@@ -126,7 +147,7 @@ def describe(fn: Callable[..., Any], name: str, kind: str) -> ComponentInfo:
             reads_upstream = reads_upstream or param.name == "upstream"
             continue
         default = REQUIRED if param.default is param.empty else param.default
-        secret = is_secret_name(param.name) or param.name in meta.secrets
+        secret = is_secret_name(param.name) or param.name in secrets
         options.append(
             Option(param.name, type_name(param.annotation), default, docs.get(param.name, ""),
                    secret)

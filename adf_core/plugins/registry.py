@@ -9,6 +9,7 @@ names both distributions, reported when a flow uses that name (or at once under
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from adf_core.plugins.manager import (
     PluginError,
     PluginManager,
     PluginRecord,
+    failure_text,
     get_plugin_manager,
     strict_mode,
 )
@@ -62,27 +64,42 @@ class Registry:
         self.entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
         self.conflicts: dict[tuple[str, str], list[Entry]] = {}
         self.hook_errors: dict[str, str] = {}
+        #: (kind, name) -> (the entry a hook offered, why it cannot be a component)
+        self.rejected: dict[tuple[str, str], tuple[Entry, str]] = {}
         records = pm.records()
         for kind in KINDS:
             hook = getattr(pm.hook, HOOKS[kind])
             for impl in hook.get_hookimpls():  # registration order
                 record = records.get(impl.plugin_name)
+                dist = record.dist if record else None
                 try:
                     provided = dict(impl.function() or {})
-                except Exception as exc:
-                    self.hook_errors[impl.plugin_name] = (
-                        f"{HOOKS[kind]}() raised {type(exc).__name__}: {exc}"
-                    )
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as exc:  # sys.exit() in a hook is that plugin's failure
+                    self._hook_error(impl.plugin_name, f"{HOOKS[kind]}() {failure_text(exc)}")
                     continue
                 for name, fn in provided.items():
-                    dist = record.dist if record else None
-                    self._add(Entry(name, kind, fn, impl.plugin_name, dist))
+                    problem = entry_problem(name, fn)
+                    if problem is None:
+                        self._add(Entry(name, kind, fn, impl.plugin_name, dist))
+                        continue
+                    # The good entries of this hook stay usable; this one is refused now,
+                    # not when a flow that uses it has already run its sources.
+                    self._hook_error(impl.plugin_name, f"{HOOKS[kind]}(): {problem}")
+                    if isinstance(name, str):
+                        self.rejected[(kind, name)] = (
+                            Entry(name, kind, fn, impl.plugin_name, dist), problem)
         if strict is None:
             strict = strict_mode()
         if strict and (self.conflicts or self.hook_errors):
             problems = [self.conflict_text(k, n) for k, n in self.conflicts]
             problems += [f"{p}: {e}" for p, e in self.hook_errors.items()]
             raise PluginError("; ".join(problems) + " (ADF_STRICT_PLUGINS=1)")
+
+    def _hook_error(self, plugin: str, error: str) -> None:
+        previous = self.hook_errors.get(plugin)
+        self.hook_errors[plugin] = f"{previous}; {error}" if previous else error
 
     def _add(self, entry: Entry) -> None:
         table = self.entries[entry.kind]
@@ -131,6 +148,12 @@ class Registry:
         entry = self.entries[kind].get(name)
         if entry is not None:
             return entry.fn
+        if (kind, name) in self.rejected:
+            offered, problem = self.rejected[(kind, name)]
+            raise FlowDefinitionError(
+                f"{kind} {name!r} from plugin {offered.plugin!r}"
+                f"{f' ({offered.dist})' if offered.dist else ''} cannot be used: {problem}; "
+                "fix the plugin, or block it with ADF_DISABLE_PLUGINS")
         others = [e.kind for e in self.lookup(name)]
         if others:
             raise FlowDefinitionError(
@@ -156,6 +179,24 @@ class Registry:
             for r in broken
         )
         return f"{what}{known}{notes}"
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+
+
+def entry_problem(name: Any, fn: Any) -> str | None:
+    """Why a hook's ``name -> component`` pair cannot be registered, or None."""
+    from adf_core.engine.definition import callable_problem
+    from adf_core.engine.steps import Step
+
+    if not isinstance(name, str):
+        return (f"the name {name!r} ({type(name).__name__}) is not a string; a hook returns "
+                "{'name': component}")
+    if not _NAME.fullmatch(name):
+        return (f"the name {name!r} cannot be written in an expression (letters, digits, "
+                "'_', '.' and '-', not starting with a digit)")
+    problem = callable_problem(fn.fn if isinstance(fn, Step) else fn)
+    return None if problem is None else f"{name!r} maps to {problem}"
 
 
 _default: Registry | None = None

@@ -3,8 +3,8 @@
 The project and ``tests/dists/*`` are installed with ``--no-deps --no-build-isolation`` into
 a venv that also sees this interpreter's packages (pluggy, click, structlog): no network, a
 few seconds. Then the real ``adf`` console script finds the plugin through its entry point,
-runs it in a three-tier flow from the command line and from a pipeline file, and survives a
-second distribution that raises on import.
+runs it in a three-tier flow from the command line and from a pipeline file, and survives
+distributions that raise on import, call sys.exit() on import, or return unusable entries.
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ def _can_build_wheels() -> bool:
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A venv with the project, adf-plugin-hello and adf-plugin-broken installed.
+    """A venv with the project, adf-plugin-hello and the unruly plugins installed
+    (adf-plugin-broken raises on import, adf-plugin-exits calls sys.exit(), adf-plugin-sloppy
+    returns unusable entries beside good ones).
 
     The venv sees this interpreter's site-packages through a ``.pth`` file (pluggy, click,
     structlog, setuptools), below its own, so nothing is downloaded.
@@ -67,7 +69,8 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     sources = [_copy(ROOT, base / "src" / "project")]
     sources += [_copy(DISTS / name, base / "src" / name)
-                for name in ("adf-plugin-hello", "adf-plugin-broken")]
+                for name in ("adf-plugin-hello", "adf-plugin-broken", "adf-plugin-exits",
+                             "adf-plugin-sloppy")]
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
          "--no-build-isolation", "--no-index", *map(str, sources)],
@@ -140,3 +143,51 @@ def test_broken_plugins_only_fail_flows_that_need_them(venv: Path) -> None:
     assert "Plugin 'broken' (adf-plugin-broken) failed to load" in missing.stderr
     only = adf(venv, "components", "--json", ADF_LOAD_PLUGINS="hello")
     assert {c["name"] for c in json.loads(only.stdout)} == {"hello", "shout"}
+
+
+def test_a_plugin_calling_sys_exit_on_import_fails_alone(venv: Path, tmp_path: Path) -> None:
+    for command in (["--version"], ["--help"], ["components"], ["describe", "hello"]):
+        done = adf(venv, *command)
+        assert done.returncode == 0, (command, done.stderr)
+    listed = adf(venv, "plugins", "--json")
+    assert listed.returncode == 0, listed.stderr
+    exits = {p["name"]: p for p in json.loads(listed.stdout)["plugins"]}["exits"]
+    assert exits["status"] == "failed" and exits["distribution"] == "adf-plugin-exits"
+    assert exits["error"] == "called sys.exit(3) while importing"
+    out = tmp_path / "greetings.txt"
+    run = adf(venv, "run", "hello | out=hello", "-o", f"out.path={out}")
+    assert run.returncode == 0 and out.read_text() == "hello, world\n"
+    strict = adf(venv, "plugins", ADF_STRICT_PLUGINS="1")
+    assert strict.returncode == 1 and "called sys.exit(3)" in strict.stderr
+
+
+def test_unusable_hook_entries_are_refused_and_the_good_ones_kept(venv: Path,
+                                                                  tmp_path: Path) -> None:
+    listed = adf(venv, "plugins", "--json")
+    assert listed.returncode == 0, listed.stderr
+    sloppy = {p["name"]: p for p in json.loads(listed.stdout)["plugins"]}["sloppy"]
+    assert sloppy["status"] == "failed"
+    assert {(c["name"], c["kind"]) for c in sloppy["components"]} == {
+        ("tally", "source"), ("sink", "destination")}
+    for part in ("the name 42 (int) is not a string", "'answer' maps to 42 (int)",
+                 "Reader is a class", "Settings is a class whose instances are not callable"):
+        assert part in sloppy["error"], sloppy["error"]
+    for command in (["plugins"], ["components"], ["components", "--json"],
+                    ["describe", "tally"]):
+        done = adf(venv, *command)
+        assert done.returncode == 0, (command, done.stderr)
+    names = {c["name"] for c in json.loads(adf(venv, "components", "--json").stdout)}
+    assert {"tally", "sink"} <= names and not {"42", "answer", "reader", "settings"} & names
+
+    mark, out = tmp_path / "ran", tmp_path / "count"
+    for bad in ("answer", "reader", "settings"):
+        for extra in ([], ["--dry-run"]):
+            done = adf(venv, "run", f"tally, {bad} | sink", "-o", f"sink.path={out}", *extra,
+                       SLOPPY_MARK=str(mark))
+            assert done.returncode == 2, (bad, done.stderr)
+            assert f"source {bad!r} from plugin 'sloppy' (adf-plugin-sloppy) cannot be used" \
+                in done.stderr
+            assert not mark.exists() and not out.exists(), "nothing ran"
+    good = adf(venv, "run", "tally | sink", "-o", f"sink.path={out}", SLOPPY_MARK=str(mark))
+    assert good.returncode == 0, good.stderr
+    assert out.read_text() == "1" and mark.exists()

@@ -160,3 +160,24 @@ def test_two_distributions_with_one_entry_point_name_both_load_and_clash(
     assert all(r.status == "loaded" for r in pm.records().values())
     with pytest.raises(PluginError, match=r"fast_s3.*slow_s3|slow_s3.*fast_s3"):
         Registry(pm, strict=True)
+
+
+def test_sys_exit_at_import_is_a_failed_plugin_not_the_end_of_the_process(
+        fresh: PluginManager) -> None:
+    load_plugins(fresh, [*SAMPLES, *entry_points(exits="adf_sample_exits")], environ={})
+    records = fresh.records()
+    assert records["exits"].status == "failed"
+    assert records["exits"].error == (
+        "called sys.exit('adf_sample_exits: refusing to be imported') while importing")
+    assert records["basic"].status == "loaded"
+    with pytest.raises(PluginError, match=r"called sys\.exit"):
+        load_plugins(PluginManager(), entry_points(exits="adf_sample_exits"),
+                     environ={"ADF_STRICT_PLUGINS": "1"})
+
+
+def test_ctrl_c_during_a_plugin_import_still_interrupts(
+        fresh: PluginManager, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "adf_sample_interrupts.py").write_text("raise KeyboardInterrupt\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(KeyboardInterrupt):
+        load_plugins(fresh, entry_points(interrupts="adf_sample_interrupts"), environ={})

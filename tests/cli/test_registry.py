@@ -136,3 +136,77 @@ def test_option_docs_google_and_sphinx_styles() -> None:
     }
     sphinx = ":param str url: the url\n:param n: count"
     assert option_docs(sphinx) == {"url": "the url", "n": "count"}
+
+
+class _Reader:
+    def __call__(self) -> list[Any]:
+        return []
+
+
+class _Settings:
+    pass
+
+
+def _sloppy_plugin(ran: list[str]) -> Any:
+    from adf_core import hookimpl
+
+    def tally() -> dict[str, Any]:
+        ran.append("tally")
+        return {"tally": [{"n": 1}]}
+
+    class Sloppy:
+        @hookimpl
+        def adf_sources(self) -> dict[Any, Any]:
+            return {"tally": tally, 7: tally, ("a", "b"): tally, "answer": 42,
+                    "reader": _Reader, "settings": _Settings, "has space": tally}
+
+        @hookimpl
+        def adf_transforms(self) -> dict[str, Any]:
+            raise SystemExit(2)
+
+    return Sloppy()
+
+
+def test_unusable_entries_fail_their_hook_and_the_good_ones_stay(
+        pm: PluginManager, invoke: Any, tmp_path: Path) -> None:
+    ran: list[str] = []
+    pm.register(_sloppy_plugin(ran), name="sloppy")
+    registry = Registry(pm, strict=False)
+
+    assert registry.resolve("tally", "source") is not None
+    error = registry.records()["sloppy"].error or ""
+    for part in ("adf_sources(): the name 7 (int) is not a string",
+                 "the name ('a', 'b') (tuple) is not a string",
+                 "'answer' maps to 42 (int) is not callable",
+                 "'reader' maps to _Reader is a class; pass an instance",
+                 "'settings' maps to _Settings is a class whose instances are not callable",
+                 "the name 'has space' cannot be written in an expression",
+                 "adf_transforms() called sys.exit(2)"):
+        assert part in error, error
+    assert registry.records()["sloppy"].status == "failed"
+    for name in ("answer", "reader", "settings"):
+        with pytest.raises(FlowDefinitionError,
+                           match=f"source '{name}' from plugin 'sloppy' cannot be used"):
+            registry.resolve(name, "source")
+
+    for args in (["plugins"], ["plugins", "--json"], ["components"], ["components", "--json"],
+                 ["describe", "tally"]):
+        result = invoke(args, registry=registry)
+        assert result.exit_code == 0, (args, result.output)
+    out = tmp_path / "o.jsonl"
+    result = invoke(["run", "tally, answer | jsonl", "-o", f"jsonl.path={out}"],
+                    registry=registry)
+    assert result.exit_code == 2
+    assert "source 'answer' from plugin 'sloppy' cannot be used" in result.output
+    assert ran == [] and not out.exists()
+    result = invoke(["run", "tally | jsonl", "-o", f"jsonl.path={out}"], registry=registry)
+    assert result.exit_code == 0, result.output
+    assert ran == ["tally"]
+
+
+def test_strict_mode_makes_unusable_entries_fatal(pm: PluginManager) -> None:
+    from adf_core.plugins import PluginError
+
+    pm.register(_sloppy_plugin([]), name="sloppy")
+    with pytest.raises(PluginError, match="'answer' maps to 42"):
+        Registry(pm, strict=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,31 @@ def test_secrets_from_a_pipeline_file_and_the_environment(invoke: Any, tmp_path:
         result = invoke(["run", "-f", str(flow), *extra], env=env)
         assert_clean(result.output)
     assert_clean((tmp_path / "t.json").read_text())
+
+
+def test_a_registered_plugin_declaring_a_secret(invoke: Any, pm: Any, tmp_path: Path) -> None:
+    from adf_core import component, hookimpl
+
+    secret = f"conn-{uuid.uuid4().hex}"
+
+    @component(secrets=["conn"])
+    def vault(conn: str, size: int = 1) -> dict[str, Any]:
+        raise PermissionError(f"{conn} refused")
+
+    class Plugin:
+        @hookimpl
+        def adf_sources(self) -> dict[str, Any]:
+            return {"vault": vault}
+
+    pm.register(Plugin(), name="vault-plugin")
+    trace = tmp_path / "t.json"
+    for extra in (["--dry-run"], ["--dry-run", "--json"], ["--json"], ["-v"],
+                  ["--trace-file", str(trace)]):
+        result = invoke(["run", "vault | count_stream", "-o", f"vault.conn={secret}", *extra])
+        assert result.exit_code == (0 if "--dry-run" in extra else 1), result.output
+        assert secret not in result.output
+    # A bad value of another option (a usage error quoting options) keeps it hidden too.
+    typo = invoke(["run", "vault | count_stream", "-o", f"vault.conn={secret}",
+                   "-o", "vault.size=x"])
+    assert typo.exit_code == 2 and secret not in typo.output
+    assert secret not in trace.read_text()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from adf_core import DataFlow, ExpressionSyntaxError, FlowDefinitionError
+from adf_core import DataFlow, ExpressionSyntaxError, FlowDefinitionError, step
 from adf_core.engine.definition import Leaf, Parallel, Sequence
 
 HERE = Path(__file__).parent
@@ -239,3 +240,45 @@ def test_a_name_resolves_by_its_position_on_its_path(expression, kinds):
 
     DataFlow.parse(expression, resolver=resolver)
     assert asked == kinds
+
+
+class _NotCallableInstances:
+    pass
+
+
+class _CallableInstances:
+    def __call__(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    (42, "42 (int) is not callable"),
+    ("text", "'text' (str) is not callable"),
+    (_NotCallableInstances, "_NotCallableInstances is a class whose instances are not callable"),
+    (_CallableInstances, "_CallableInstances is a class; pass an instance"),
+])
+def test_a_resolver_returning_a_non_component_is_refused_before_anything_runs(
+        value: Any, problem: str) -> None:
+    ran = []
+
+    def source() -> dict[str, int]:
+        ran.append("source")
+        return {"n": 1}
+
+    def resolver(name: str, kind: str) -> Any:
+        return source if name == "source" else value
+
+    with pytest.raises(FlowDefinitionError) as caught:
+        DataFlow.parse("source | broken", resolver=resolver)
+    message = str(caught.value)
+    assert message.startswith(f"'broken' (as the resolver returned it) cannot be a component: "
+                              f"{problem}")
+    assert "source | broken\n           ^" in message
+    assert ran == []
+
+
+def test_a_step_around_a_class_is_refused_like_the_class() -> None:
+    with pytest.raises(FlowDefinitionError, match="stage 2: _NotCallableInstances is a class"):
+        DataFlow((lambda: None, step(_NotCallableInstances, name="x")))
+    with pytest.raises(FlowDefinitionError, match="'m:x' \\(imported\\) cannot be a component"):
+        DataFlow.parse("m:x", resolver=lambda name, kind: step(_CallableInstances))

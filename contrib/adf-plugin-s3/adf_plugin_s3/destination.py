@@ -4,15 +4,15 @@ Every record is first written to a local temporary file (in memory up to a few m
 then on disk); the upload starts only when the last record was written, the input ended
 normally, the other destinations of the run are ready to commit too, and no component of the
 run has failed. A run that fails part-way therefore leaves no object behind, and no partial
-one: S3 makes an object visible only when its upload completes, and boto3 aborts a multipart
-upload that fails.
+one. Objects are staged outside the target prefix (``staging.py``) and published by a
+server-side copy; multipart uploads are explicit, checked between parts and aborted when the
+run fails or is cancelled (``upload.py``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import tempfile
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -26,6 +26,8 @@ from adf_plugin_s3.formats import (
     is_gzip,
     resolve_format,
 )
+from adf_plugin_s3.staging import STAGING_PREFIX, Owner, remove_dead_staging
+from adf_plugin_s3.upload import PART_SIZE, copy, upload
 
 _SPOOL_BYTES = 8 * 1024 * 1024
 
@@ -51,6 +53,7 @@ def s3_destination(
     region: str | None = None,
     delimiter: str = ",",
     input: list[str] | None = None,
+    staging_prefix: str = STAGING_PREFIX,
     upstream: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
 ) -> S3Written:
@@ -67,10 +70,14 @@ def s3_destination(
         region: the AWS region; default from the standard AWS configuration chain.
         delimiter: csv field delimiter.
         input: context keys to write; default every member of the previous stage.
+        staging_prefix: where objects wait before they are published, outside the target
+            prefix; its last folder must be `.adf-staging/` (e.g. `curated/.adf-staging/`
+            where a bucket policy allows writes only under `curated/`).
 
     Records are written to a temporary file and uploaded only after the last one, so a run
-    that fails (a bad record, a failed sibling) leaves no partial object. Credentials come
-    from the standard AWS chain, never from options.
+    that fails (a bad record, a failed sibling, a signal) leaves no partial object and no
+    unfinished upload. Staging objects left by a process that died (SIGKILL) are removed by
+    the next run. Credentials come from the standard AWS chain, never from options.
     """
     from adf_core.records import iter_batches, select_inputs
 
@@ -78,6 +85,7 @@ def s3_destination(
         raise ValueError("s3 destination: give exactly one of `key` or `prefix`")
     if key is not None and not key.strip("/"):
         raise ValueError(f"s3 destination: {key!r} is not an object key")
+    _check_staging_prefix(staging_prefix, key, prefix)
     gzip = _resolve_compression(compression, key)
     inputs = select_inputs(upstream, context, input)
     if key is not None:
@@ -91,6 +99,7 @@ def s3_destination(
     # whole input was spooled and sibling destinations got ready to commit.
     client = make_client(endpoint_url, region)
     check_bucket(client, bucket)
+    remove_dead_staging(client, bucket, staging_prefix)
     what = ", ".join(s3_uri(bucket, object_key) for object_key, _ in plan) or "no object"
     with _Spools() as spools, _commit_group(what) as ready:
         written: list[tuple[str, str, IO[bytes], int]] = []
@@ -109,7 +118,19 @@ def s3_destination(
             writer.close()
             written.append((object_key, fmt, out, writer.count))
         ready()
-        return _upload_all(client, bucket, written)
+        return _upload_all(client, bucket, written, staging_prefix,
+                           lambda: _raise_if_run_failed(what))
+
+
+def _check_staging_prefix(staging_prefix: str, key: str | None, prefix: str | None) -> None:
+    if not f"/{staging_prefix}".endswith(f"/{STAGING_PREFIX}"):
+        raise ValueError(f"s3 destination: staging_prefix {staging_prefix!r} must end with the "
+                         f"folder {STAGING_PREFIX!r} (which readers skip), e.g. "
+                         f"'curated/{STAGING_PREFIX}'")
+    target = key if key is not None else prefix or ""
+    if target.startswith(staging_prefix):
+        raise ValueError(f"s3 destination: {target!r} is inside the staging prefix "
+                         f"{staging_prefix!r}; write elsewhere")
 
 
 def _resolve_compression(compression: str | None, key: str | None) -> bool:
@@ -144,42 +165,49 @@ def _commit_group(what: str) -> Iterator[Callable[[], None]]:
         yield ready
 
 
-def _upload_all(
-    client: Any, bucket: str, written: Iterable[tuple[str, str, IO[bytes], int]]
-) -> S3Written:
-    """Upload the spooled objects so that a failure leaves every target as it was.
+def _upload_all(client: Any, bucket: str, written: Iterable[tuple[str, str, IO[bytes], int]],
+                staging_prefix: str, check: Callable[[], None]) -> S3Written:
+    """Upload the spooled objects so that every target ends old or completely new.
 
-    One object is uploaded directly: S3 shows it only once complete. Several are first
-    uploaded under staging keys; only when all of them are there are they copied (server
-    side) to their targets, so a failed upload touches no target. The staging objects are
-    removed either way.
+    One small object is put directly: S3 shows it only once complete. Anything else is first
+    uploaded under this run's staging folder (``staging.py``: outside the target prefix, so
+    no reader sees it); only when every object is staged are they copied, server side, to
+    their targets. ``check`` runs before every request up to then, so a cancelled run
+    aborts its multipart uploads. The staging objects are removed either way.
     """
+    from adf_core import current_run
+
     objects = list(written)
-    if len(objects) == 1:
-        object_key, fmt, out, count = objects[0]
-        out.seek(0)
-        client.upload_fileobj(out, bucket, object_key,
-                              ExtraArgs={"ContentType": CONTENT_TYPES[fmt]})
-        return S3Written({s3_uri(bucket, object_key): count})
-    token = uuid.uuid4().hex[:12]
-    staged: dict[str, str] = {}
+    sizes = [_size(out) for _, _, out, _ in objects]
+    result = S3Written({s3_uri(bucket, k): n for k, _, _, n in objects})
+    if len(objects) == 1 and sizes[0] <= PART_SIZE:
+        object_key, fmt, out, _ = objects[0]
+        upload(client, bucket, object_key, out, CONTENT_TYPES[fmt], check)
+        return result
+    run = current_run()
+    owner = Owner.this_process(run.run_id if run is not None else None)
+    staged: list[str] = []
     try:
         for object_key, fmt, out, _ in objects:
-            out.seek(0)
-            staging = f"{object_key}.adf-staging-{token}"
-            client.upload_fileobj(out, bucket, staging,
-                                  ExtraArgs={"ContentType": CONTENT_TYPES[fmt]})
-            staged[object_key] = staging
-        for object_key, fmt, _, _ in objects:
-            client.copy({"Bucket": bucket, "Key": staged[object_key]}, bucket, object_key,
-                        ExtraArgs={"ContentType": CONTENT_TYPES[fmt],
-                                   "MetadataDirective": "REPLACE"})
+            staging = owner.key(object_key, staging_prefix)
+            staged.append(staging)
+            upload(client, bucket, staging, out, CONTENT_TYPES[fmt], check)
+        check()  # the last moment to leave every target as it was
+        for (object_key, fmt, _, _), staging, size in zip(objects, staged, sizes, strict=True):
+            copy(client, bucket, staging, object_key, CONTENT_TYPES[fmt], size)
     finally:
-        for staging in staged.values():
-            # Best effort: the original error, if any, is the one to report.
+        if staged:
+            # Best effort: the original error, if any, is the one to report; a later run
+            # removes what is left once this process is gone.
             with contextlib.suppress(Exception):
-                client.delete_object(Bucket=bucket, Key=staging)
-    return S3Written({s3_uri(bucket, k): n for k, _, _, n in objects})
+                client.delete_objects(Bucket=bucket, Delete={
+                    "Objects": [{"Key": key} for key in staged], "Quiet": True})
+    return result
+
+
+def _size(out: IO[bytes]) -> int:
+    out.seek(0, 2)
+    return out.tell()
 
 
 class _Spools:

@@ -12,6 +12,7 @@ from adf_core.data.formats import read_records
 from adf_core.records import batched
 from adf_plugin_s3.client import check_bucket, make_client, s3_uri
 from adf_plugin_s3.formats import PHRASES, CsvOptions, is_gzip, resolve_format
+from adf_plugin_s3.staging import is_staging_key
 
 RESUME_ATTEMPTS = 5  # consecutive broken reads of one object before giving up
 _READ_BUFFER = 256 * 1024
@@ -34,8 +35,9 @@ def s3_source(
     Args:
         bucket: the bucket name.
         key: one object to read; give either key or prefix.
-        prefix: read every object whose key starts with this (in key order); an empty
-            listing is an error, so that a mistyped prefix never reads as "no data".
+        prefix: read every object whose key starts with this (in key order), except the
+            s3 destination's unpublished staging objects (`.adf-staging/`); an empty listing
+            is an error, so that a mistyped prefix never reads as "no data".
         format: jsonl, csv or json; by default from each key's extension (a `.gz` suffix
             means gzip), else jsonl.
         endpoint_url: an S3-compatible endpoint (MinIO, a VPC endpoint, moto); default AWS.
@@ -74,10 +76,15 @@ def _records(client: Any, bucket: str, keys: list[str], fmt: str | None,
 
 
 def _list_keys(client: Any, bucket: str, prefix: str) -> Iterator[str]:
+    """The data objects under ``prefix``: folder markers and the ``s3`` destination's staging
+    objects (``.adf-staging/``, not yet published) are skipped, unless asked for by name."""
     found = False
+    skip_staging = not is_staging_key(prefix.rstrip("/") + "/x")
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             if item["Key"].endswith("/"):  # a "folder" marker, not data
+                continue
+            if skip_staging and is_staging_key(item["Key"]):
                 continue
             found = True
             yield item["Key"]

@@ -230,9 +230,10 @@ def test_round_trip_through_every_format(bucket):
 def test_a_failed_upload_of_several_objects_leaves_every_target_as_it_was(
         bucket, cutting_proxy):
     # A real network failure: the proxy in front of the S3 server cuts every response to
-    # the second object's upload, after the first object was uploaded.
+    # the second object's (staging) upload, after the first object was uploaded.
     bucket.put_jsonl("out/a.jsonl", [{"old": True}])
-    cutting_proxy.cut(f"PUT /{bucket.name}/out/b.jsonl", after=0, times=1000)
+    cutting_proxy.cut_matching(rf"PUT /{bucket.name}/\.adf-staging/\S*/out/b\.jsonl ",
+                               after=0, times=1000)
     options = {**bucket.options(prefix="out/"), "endpoint_url": cutting_proxy.endpoint_url}
     context = {"a": [{"new": 1}], "b": [{"x": 2}]}
 
@@ -242,6 +243,7 @@ def test_a_failed_upload_of_several_objects_leaves_every_target_as_it_was(
     assert cutting_proxy.cuts >= 1
     assert bucket.get_jsonl("out/a.jsonl") == [{"old": True}], "the old object is untouched"
     assert bucket.keys() == ["out/a.jsonl"], "no staging object is left behind"
+    assert bucket.pending_multipart_uploads() == []
 
 
 def test_several_objects_are_published_together(bucket):
@@ -253,3 +255,56 @@ def test_several_objects_are_published_together(bucket):
     assert bucket.get_jsonl("out/a.jsonl") == [{"new": 1}]
     assert bucket.get_jsonl("out/b.jsonl") == [{"x": 2}]
     assert bucket.keys() == ["out/a.jsonl", "out/b.jsonl"]
+
+
+def _dead_pid() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_the_next_run_removes_the_staging_of_dead_processes_only(bucket):
+    import datetime as dt
+    import os
+
+    from adf_plugin_s3.staging import Owner, host_id
+
+    dead = Owner(host_id(), _dead_pid(), "run1")
+    alive = Owner(host_id(), os.getppid(), "run2")  # pytest's parent: alive
+    elsewhere = Owner("another-host", 1, "run3")  # young: maybe still uploading
+    for owner in (dead, alive, elsewhere):
+        bucket.put(owner.key("out/a.jsonl"), b"{}\n")
+    upload = bucket.client.create_multipart_upload(Bucket=bucket.name,
+                                                   Key=dead.key("out/b.jsonl"))
+    bucket.put("out/a.jsonl", b'{"old": true}\n')
+    bucket.put(".adf-staging/notes.txt", b"put here by hand")
+
+    s3_destination(**bucket.options(key="other.jsonl"), upstream={"o": ORDERS})
+
+    assert sorted(bucket.keys(".adf-staging/")) == sorted([
+        ".adf-staging/notes.txt", alive.key("out/a.jsonl"), elsewhere.key("out/a.jsonl")])
+    assert upload["Key"] not in bucket.pending_multipart_uploads()
+    now = dt.datetime.now(dt.UTC)
+    assert not elsewhere.is_dead(now - dt.timedelta(hours=23), now)
+    assert elsewhere.is_dead(now - dt.timedelta(hours=25), now)
+
+
+def test_staging_prefix_moves_the_staging_and_must_end_with_the_reserved_folder(bucket):
+    from adf_plugin_s3 import upload as uploads
+
+    big = ({"id": i, "pad": "x" * 1000} for i in range(9_000))  # above one part
+    s3_destination(**bucket.options(key="curated/big.jsonl",
+                                    staging_prefix="curated/.adf-staging/"),
+                   upstream={"r": big})
+    assert bucket.keys() == ["curated/big.jsonl"]
+    assert len(bucket.get_jsonl("curated/big.jsonl")) == 9_000
+    assert uploads.PART_SIZE < 9_000 * 1000
+
+    with pytest.raises(ValueError, match=r"must end with the folder '\.adf-staging/'"):
+        s3_destination(**bucket.options(key="o.jsonl", staging_prefix="tmp/"), upstream={})
+    with pytest.raises(ValueError, match="inside the staging prefix"):
+        s3_destination(**bucket.options(key=".adf-staging/o.jsonl"), upstream={})
+

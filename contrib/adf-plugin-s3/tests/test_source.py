@@ -213,3 +213,16 @@ def test_an_object_replaced_during_a_resumed_download_is_an_error(bucket, cuttin
 
     with pytest.raises(RuntimeError, match=r"big\.jsonl was replaced while it was being read"):
         list(batches)
+
+
+def test_a_prefix_never_reads_staging_objects_of_the_s3_destination(bucket):
+    bucket.put_jsonl("out/a.jsonl", [{"id": 1}])
+    bucket.put_jsonl(".adf-staging/host/1/run/out/a.jsonl", [{"id": 2}] * 1000)
+    bucket.put_jsonl("out/.adf-staging/host/1/run/out/a.jsonl", [{"id": 3}])
+    bucket.put_jsonl("out/a.jsonl.adf-staging-0123456789ab", [{"id": 4}] * 1000)  # 0.1's
+
+    for prefix in ("out/", "", "out"):
+        records = [r for batch in s3_source(**bucket.options(prefix=prefix)) for r in batch]
+        assert records == [{"id": 1}], prefix
+    asked = [r for b in s3_source(**bucket.options(prefix=".adf-staging/")) for r in b]
+    assert len(asked) == 1000
