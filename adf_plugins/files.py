@@ -3,11 +3,11 @@
 import contextlib
 import glob
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from adf_core import component, current_run
 from adf_core.commit import commit_group
 from adf_core.data.formats import (
     FORMATS,
@@ -19,6 +19,7 @@ from adf_core.data.formats import (
     is_gzip,
     read_batches,
 )
+from adf_core.data.tempfiles import sweep, temporary_file
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
 from adf_plugins._common import Written
@@ -128,13 +129,11 @@ def write_file(
         created = [p for p in (directory, *directory.parents) if not p.exists()]
         directory.mkdir(parents=True, exist_ok=True)
         committed = False
+        run = current_run()
+        sweep(target)  # temporary files of runs that died (SIGKILL) before they could clean up
         try:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-        except BaseException:
-            _remove_dirs(created)
-            raise
-        try:
-            with open(fd, "wb") as handle:
+            # .NAME.adf-RUNID.tmp, locked while it exists; removed unless renamed
+            with temporary_file(target, run.run_id if run else None) as (tmp_name, handle):
                 writer = RecordWriter(handle, fmt, path, encoding=encoding,
                                       csv_options=CsvOptions(delimiter))
                 for name, data in select_inputs(upstream, context, input):
@@ -144,15 +143,13 @@ def write_file(
                 handle.flush()
                 if fsync:
                     os.fsync(handle.fileno())
-            ready()
-            mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_UMASK
-            os.chmod(tmp_name, mode)
-            os.replace(tmp_name, target)
-            committed = True
+                ready()
+                mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_UMASK
+                os.chmod(tmp_name, mode)
+                os.replace(tmp_name, target)
+                committed = True
         finally:
             if not committed:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp_name)
                 _remove_dirs(created)
     return Written(str(target), writer.count)
 
@@ -172,3 +169,9 @@ def adf_sources() -> dict[str, Callable[..., Any]]:
 @hookimpl
 def adf_destinations() -> dict[str, Callable[..., Any]]:
     return {"file": write_file}
+
+
+# Built-ins run in this process whatever the flow's executor (DESIGN 11): they stream, join a
+# commit group or move records that would cost more to pickle than to process.
+for _builtin in (read_file, write_file):
+    component(in_process=True)(_builtin)
