@@ -173,11 +173,18 @@ class Pumps:
         if comp.stream_inputs:
             records_in += self.records_read(comp)
         run.records[alias] = (records_in, stream.records, 0)
-        run.ended_as[alias] = "succeeded"
         run.info.settle(alias, "finished")
         if sink is not None:
             run.collected[alias] = sink
         run.outputs[alias] = sink if sink is not None else stream
+        if stream.cut and run.info.failed():
+            # Its readers were cancelled or failed, so it stopped early: not a success.
+            run.ended_as[alias] = "cancelled"
+            if run.observers is not None:
+                run.observers.component_finished(run.info, alias, "cancelled", now - started,
+                                                 records_in, stream.records)
+            return
+        run.ended_as[alias] = "succeeded"
         if events.info_on:
             events.event("component.finished", stage=comp.stage, component=alias,
                          attempt=attempt, executor=run.where(comp),
@@ -246,7 +253,7 @@ async def pump_async(agen: Any, stream: Stream, channels: list[AnyChannel],
                     stream.count(item)
                     await put(item)
             except ConsumerGone:
-                pass
+                stream.cut = True
             return
         async for item in agen:
             stream.count(item)
@@ -263,6 +270,7 @@ async def pump_async(agen: Any, stream: Stream, channels: list[AnyChannel],
                 except ConsumerGone:
                     pass
             if not live:
+                stream.cut = True
                 break
     finally:
         await agen.aclose()
@@ -289,6 +297,7 @@ def pump_thread(gen: Any, stream: Stream, channels: list[AnyChannel], sink: list
                 except ConsumerGone:
                     pass
             if not live:
+                stream.cut = True
                 break
     finally:
         try:

@@ -301,13 +301,14 @@ class Stream:
     Consumers never see this object: each planned consumer receives its own reader.
     """
 
-    __slots__ = ("alias", "channels", "items", "records")
+    __slots__ = ("alias", "channels", "cut", "items", "records")
 
     def __init__(self, alias: str) -> None:
         self.alias = alias
         self.channels: dict[str, AnyChannel] = {}
         self.items = 0
         self.records = 0
+        self.cut = False  # it stopped early because every reader had gone
 
     def count(self, item: Any) -> None:
         """One more item produced (a batch counts its records: a list its length, a columnar
