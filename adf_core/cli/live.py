@@ -56,8 +56,8 @@ class LiveView:
             elif event in ("component.finished", "component.failed") and alias:
                 self.running.pop(str(alias), None)
                 (self.done if event == "component.finished" else self.failed).append(str(alias))
-                if event_dict.get("records") is not None:
-                    self.records[str(alias)] = int(event_dict["records"])
+                if event_dict.get("records_out") is not None:
+                    self.records[str(alias)] = int(event_dict["records_out"])
         return event_dict
 
     def line(self) -> str:

@@ -197,5 +197,5 @@ def test_status_line_counts_streamed_records_while_they_flow() -> None:
 def test_finished_components_keep_their_record_count() -> None:
     view = LiveView(io.StringIO(), width=200)
     view(None, "info", {"event": "component.started", "component": "src"})
-    view(None, "info", {"event": "component.finished", "component": "src", "records": 1234})
+    view(None, "info", {"event": "component.finished", "component": "src", "records_out": 1234})
     assert "records src 1,234" in view.line()

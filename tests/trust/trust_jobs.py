@@ -77,3 +77,8 @@ def remember(report: Any, path: str) -> None:
 
     Path(path).write_text(json.dumps({**report, "components": {
         alias: dict(values) for alias, values in report["components"].items()}}))
+
+
+def boom(upstream: Any, message: str = "the check failed") -> None:
+    """A transform that always fails."""
+    raise RuntimeError(message)
