@@ -16,6 +16,7 @@ from adf_core.engine.definition import (
     Sequence,
     assign_positions,
     last_leaves,
+    leaves,
 )
 from adf_core.engine.markers import is_after_run
 
@@ -26,10 +27,10 @@ POSITION = "after the run"
 def split_after_run(root: Sequence) -> tuple[Sequence, list[tuple[Leaf, tuple[str, ...]]]]:
     """The definition without its after-run leaves, and each of those with the aliases whose
     outputs it would have received as ``upstream`` where it was written."""
+    if not any(is_after_run(leaf.step) for leaf in leaves(root)):
+        return root, []
     found: list[tuple[Leaf, tuple[str, ...]]] = []
     _collect(root, (), found)
-    if not found:
-        return root, []
     stripped = _strip(root)
     if stripped is None:
         reduced = Sequence([])

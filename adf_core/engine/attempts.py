@@ -90,8 +90,7 @@ class Attempts:
                 records, rejected = records_out(value)
             if comp.stream_inputs:
                 records_in += self.records_read(comp)
-            run.records[alias] = (records_in, records, rejected)
-            run.ended_as[alias] = "succeeded"
+            run.records[alias] = (records_in, records, rejected)  # and so: succeeded
             if events.info_on:
                 events.event("component.finished", stage=comp.stage, component=alias,
                              attempt=attempt, executor=run.where(comp),

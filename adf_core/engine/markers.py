@@ -22,31 +22,23 @@ AFTER_RUN = "__adf_after_run__"
 IN_PROCESS = "__adf_in_process__"
 
 
-def _targets(fn: Any) -> list[Any]:
-    """``fn`` and what it wraps: a ``Step``'s callable, partials, ``functools.wraps`` chains."""
-    found = []
-    seen: set[int] = set()
-    current = fn
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        found.append(current)
-        if isinstance(current, functools.partial):
-            current = current.func
-        elif isinstance(current, Step):
-            current = current.fn
-        else:
-            current = getattr(current, "__wrapped__", None)
-    return found
-
-
 def _flag(fn: Callable[..., Any], attribute: str) -> bool:
-    for target in _targets(fn):
+    """``attribute`` on ``fn`` or what it wraps: a ``Step``'s callable, partials,
+    ``functools.wraps`` chains (read once per component when a flow is built)."""
+    target: Any = fn.fn if isinstance(fn, Step) else fn
+    for _ in range(32):  # a chain of wrappers, never a cycle
         try:
             value = getattr(target, attribute, None)
         except Exception:  # an object whose __getattr__ raises something odd
             value = None
         if value is not None:
             return bool(value)
+        if isinstance(target, functools.partial):
+            target = target.func
+            continue
+        target = getattr(target, "__wrapped__", None)
+        if target is None:
+            return False
     return False
 
 

@@ -184,7 +184,6 @@ class Pumps:
                 run.observers.component_finished(run.info, alias, "cancelled", now - started,
                                                  records_in, stream.records)
             return
-        run.ended_as[alias] = "succeeded"
         if events.info_on:
             events.event("component.finished", stage=comp.stage, component=alias,
                          attempt=attempt, executor=run.where(comp),

@@ -9,7 +9,7 @@ started).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -39,10 +39,40 @@ STATUS_WORDS = {"finished": "succeeded", "failed": "failed", "cancelled": "cance
                 "queued": "cancelled", "pending": "skipped"}
 
 
-def build_report(run: RunState, status: str, error: BaseException | None,
-                 seconds: float, redact: Callable[[str], str] | None = None
-                 ) -> Mapping[str, Any]:
-    """The read-only run report that after-run components and ``adf_run_finished`` receive."""
+class RunReport(Mapping[str, Any]):
+    """The report, read-only; its ``components`` table is built on first access (a run
+    nobody reports on pays nothing for it)."""
+
+    __slots__ = ("_components", "_run", "_top")
+
+    def __init__(self, run: RunState, top: dict[str, Any]) -> None:
+        self._run: RunState | None = run
+        self._top = top
+        self._components: Mapping[str, Mapping[str, Any]] | None = None
+
+    def _table(self) -> Mapping[str, Mapping[str, Any]]:
+        if self._components is None:
+            assert self._run is not None
+            self._components = _components(self._run)
+            self._run = None
+        return self._components
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "components":
+            return self._table()
+        return self._top[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((*self._top, "components"))
+
+    def __len__(self) -> int:
+        return len(self._top) + 1
+
+    def __repr__(self) -> str:
+        return f"RunReport({dict(self)!r})"
+
+
+def _components(run: RunState) -> Mapping[str, Mapping[str, Any]]:
     components: dict[str, Mapping[str, Any]] = {}
     statuses = run.info.statuses
     for comp in run.plan.components:
@@ -50,24 +80,31 @@ def build_report(run: RunState, status: str, error: BaseException | None,
             continue
         alias = comp.alias
         counts = run.records.get(alias)
-        ended = run.ended_as.get(alias) or \
-            STATUS_WORDS.get(statuses.get(alias, "pending"), "skipped")
+        ended = run.ended_as.get(alias) or ("succeeded" if counts is not None else
+                                            STATUS_WORDS.get(statuses.get(alias, "pending"),
+                                                             "skipped"))
         components[alias] = MappingProxyType({
             "status": ended,
             "records_in": counts[0] if counts else 0,
             "records_out": counts[1] if counts else 0,
             "seconds": round(run.timings.get(alias, 0.0), 6),
         })
+    return MappingProxyType(components)
+
+
+def build_report(run: RunState, status: str, error: BaseException | None,
+                 seconds: float, redact: Callable[[str], str] | None = None
+                 ) -> Mapping[str, Any]:
+    """The read-only run report that after-run components and ``adf_run_finished`` receive."""
     line = one_line(error)
     if line is not None and redact is not None:
         line = redact(line)
-    return MappingProxyType({
+    return RunReport(run, {
         "run_id": run.run_id,
         "flow": run.info.flow,
         "status": status,
         "error": line,
         "seconds": round(seconds, 6),
-        "components": MappingProxyType(components),
     })
 
 

@@ -28,7 +28,8 @@ class RunState:
         self.counts: dict[str, int] = {}
         #: alias -> (records in, records out, records rejected), as components end
         self.records: dict[str, tuple[int, int, int]] = {}
-        #: alias -> how it ended: succeeded, failed or cancelled
+        #: alias -> how it ended when not succeeded: failed or cancelled (a component with
+        #: records and no entry here succeeded)
         self.ended_as: dict[str, str] = {}
         self.streams: dict[str, Stream] = {}
         self.collected: dict[str, list[Any]] = {}
@@ -59,8 +60,8 @@ class RunState:
         """A component ended (``succeeded``, ``failed`` or ``cancelled``): keep its records and
         tell the observers."""
         self.records[comp.alias] = (records_in, records_out, rejected)
-        self.ended_as[comp.alias] = status
         if status != "succeeded":
+            self.ended_as[comp.alias] = status
             self.timings.setdefault(comp.alias, seconds)
         observers = self.observers
         if observers is not None:

@@ -210,7 +210,8 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
         except (Exception, asyncio.CancelledError) as exc:
             failure = exc
         report = build_report(run, "failed" if failure is not None else "succeeded", failure,
-                              time.perf_counter() - started, _redactor(plan))
+                              time.perf_counter() - started,
+                              _redactor(plan) if failure is not None else None)
         if plan.after_run:
             after_errors = await _after_run(scheduler, report)
     finally:

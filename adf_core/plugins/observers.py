@@ -6,9 +6,12 @@ implementation isolated: one that raises is logged (``observer.failed``, naming 
 and never fails the run, nor keeps the others from being called. With no implementation
 registered the engine gets no observer and does no work for them.
 
-The plugin manager in use is the process-wide one (installed plugins, loaded on first use),
-or the one given to :func:`observing` (the CLI passes its registry's; tests and applications
-may pass their own).
+The plugin manager in use is the one given to :func:`observing` (the CLI passes its
+registry's; tests and applications may pass their own), else the process-wide one once it has
+been loaded (by ``adf``, by ``DataFlow.parse`` resolving a registered name, by
+``adf_core.registry``, or by calling ``adf_core.plugins.get_plugin_manager()``). A run never
+loads the installed plugins just to look for observers: a script whose flow is made of its own
+callables pays nothing for plugins it does not use.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from adf_core.observe.lifecycle import observer_failed
-from adf_core.plugins.manager import PluginManager, get_plugin_manager
+from adf_core.plugins import manager
+from adf_core.plugins.manager import PluginManager
 
 LIFECYCLE_HOOKS = ("adf_run_started", "adf_component_finished", "adf_run_finished")
 
@@ -69,6 +73,8 @@ class HookObserver:
 def run_observers() -> list[HookObserver]:
     """The observer of the run about to start: none when no plugin implements a lifecycle
     hook (the run then does no work for them)."""
-    pm = _chosen.get() or get_plugin_manager()
+    pm = _chosen.get() or manager.loaded_plugin_manager()
+    if pm is None:
+        return []
     observer = HookObserver(pm)
     return [observer] if any(observer.impls.values()) else []

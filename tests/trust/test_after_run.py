@@ -210,3 +210,15 @@ def test_describe_does_not_offer_the_report_as_an_option() -> None:
     info = describe(notify, "notify", "destination")
     assert "report" not in [o.name for o in info.options]
     assert info.option("url") is not None
+
+
+def test_the_graph_marks_after_run_components_where_they_are_written(tmp_path: Path) -> None:
+    import subprocess
+
+    from trust_support import ADF
+
+    drawn = subprocess.run([ADF, "graph", "file | merge | out=file, notify"],
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert drawn.returncode == 0, drawn.stderr
+    assert "└── notify (destination, after the run)" in drawn.stdout
+    assert "├── out=file (destination)" in drawn.stdout

@@ -4,6 +4,7 @@ cancelled, every open commit rolls back, temporary files are removed, and ``adf`
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -87,12 +88,13 @@ def _leftovers(directory: Path) -> list[str]:
 
 
 def _check_stopped(proc: Any, signum: int, code: int) -> str:
-    _out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
     name = signal.Signals(signum).name
     lines = [line for line in err.splitlines() if f"stopped by {name}" in line]
     assert len(lines) == 1, err
     assert f"(exit {code})" in lines[0]
+    proc.stdout_text = out
     return err
 
 
@@ -144,7 +146,7 @@ def test_a_signal_at_the_commit_gate_rolls_back_and_notify_reports_it(
     proc = start_adf(*_flow(targets, "src=trust_jobs:rows", "peer=trust_jobs:slow_peer",
                             "notify"),
                      "-o", "src.count=500", "-o", f"peer.marker={marker}",
-                     "-o", f"notify.url={webhook.url}", cwd=tmp_path)
+                     "-o", f"notify.url={webhook.url}", "--json", cwd=tmp_path)
     wait_for(marker.exists, "the slow peer to start")
 
     def file_complete() -> bool:  # written, synced, waiting for its peer at the gate
@@ -164,6 +166,13 @@ def test_a_signal_at_the_commit_gate_rolls_back_and_notify_reports_it(
     assert summary["text"].endswith(f"failed: 500 records; cancelled (received {name})")
     finished = [e for e in events(err) if e["event"] == "flow.finished"]
     assert finished[0]["status"] == "failed"
+    result = json.loads(proc.stdout_text)
+    assert (result["status"], result["signal"], result["run_id"]) == (
+        "failed", name, summary["run_id"])
+    assert result["error"] == f"cancelled (received {name})"
+    statuses = {c["alias"]: c["status"] for c in result["components"]}
+    assert statuses["src"] == "succeeded" and statuses["notify"] == "succeeded"
+    assert {statuses[a] for a in ("out", "lite", "pg", "peer")} == {"cancelled"}
 
 
 def test_a_second_signal_exits_at_once_and_removes_temporary_files(tmp_path: Path) -> None:
