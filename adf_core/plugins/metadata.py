@@ -160,6 +160,10 @@ def describe(fn: Callable[..., Any], name: str, kind: str) -> ComponentInfo:
         )
     description = meta.description or doc.split("\n\n", 1)[0].replace("\n", " ")
     mode = MODES.get(call_kind(fn), call_kind(fn))
+    if is_after_run(fn):
+        mode += ", after the run"
+    if meta.in_process:
+        mode += ", in this process"
     return ComponentInfo(
         name, kind, description, doc, tuple(options), _target(fn), mode, reads_upstream
     )

@@ -209,6 +209,7 @@ def test_describe_does_not_offer_the_report_as_an_option() -> None:
 
     info = describe(notify, "notify", "destination")
     assert "report" not in [o.name for o in info.options]
+    assert info.mode == "async, after the run"
     assert info.option("url") is not None
 
 
