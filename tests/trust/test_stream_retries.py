@@ -95,7 +95,7 @@ def test_after_its_first_item_a_stream_is_not_retried() -> None:
     with pytest.raises(ComponentError, match=r"'source' .* failed: ConnectionResetError"):
         DataFlow((step(source, retries=3), reader), retry_delay=0.01).run()
     assert calls == [1], "no second attempt once an item went out"
-    assert received == [1], "nothing was delivered twice"
+    assert received in ([], [1]), "nothing was delivered twice"  # [] if cancelled first
 
 
 def test_a_component_that_reads_a_stream_is_never_retried() -> None:
