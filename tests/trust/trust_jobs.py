@@ -12,8 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from adf_core import component
-
 
 def _mark(marker: str | None) -> None:
     if marker:
@@ -58,25 +56,6 @@ def hang_writer(path: str, marker: str | None = None) -> None:
         _mark(marker)
         while True:
             time.sleep(0.05)
-
-
-def flaky_rows(state: str, failures: int = 2, count: int = 10) -> Any:
-    """A stream whose open phase fails ``failures`` times (counted in the file ``state``)."""
-    path = Path(state)
-    seen = int(path.read_text()) if path.exists() else 0
-    path.write_text(str(seen + 1))
-    if seen < failures:
-        raise ConnectionRefusedError(f"attempt {seen + 1}: connection refused")
-    yield [{"id": i} for i in range(count)]
-
-
-@component(after_run=True)
-def remember(report: Any, path: str) -> None:
-    """An after-run component that writes the report it received."""
-    import json
-
-    Path(path).write_text(json.dumps({**report, "components": {
-        alias: dict(values) for alias, values in report["components"].items()}}))
 
 
 def boom(upstream: Any, message: str = "the check failed") -> None:
