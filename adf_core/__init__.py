@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "DataFlow": "adf_core.engine.flow",
     "FlowResult": "adf_core.engine.result",
+    "RecordCounts": "adf_core.engine.result",
     "step": "adf_core.engine.steps",
     "Step": "adf_core.engine.steps",
     "component": "adf_core.plugins.metadata",
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from adf_core.engine.commit import commit_group as commit_group
     from adf_core.engine.flow import DataFlow as DataFlow
     from adf_core.engine.result import FlowResult as FlowResult
+    from adf_core.engine.result import RecordCounts as RecordCounts
     from adf_core.engine.run_info import RunInfo as RunInfo
     from adf_core.engine.run_info import current_component as current_component
     from adf_core.engine.run_info import current_run as current_run

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from adf_core import component
 from adf_core.commit import commit_group
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
@@ -320,3 +321,9 @@ def adf_sources() -> dict[str, Callable[..., Any]]:
 @hookimpl
 def adf_destinations() -> dict[str, Callable[..., Any]]:
     return {"db": write_db}
+
+
+# Built-ins run in this process whatever the flow's executor (DESIGN 11): they stream, join a
+# commit group or move records that would cost more to pickle than to process.
+for _builtin in (read_db, write_db):
+    component(in_process=True)(_builtin)

@@ -4,11 +4,11 @@ import contextlib
 import errno
 import glob
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from adf_core import component, current_run
 from adf_core.commit import commit_group
 from adf_core.data.formats import (
     FORMATS,
@@ -20,6 +20,7 @@ from adf_core.data.formats import (
     is_gzip,
     read_batches,
 )
+from adf_core.data.tempfiles import sweep, temporary_file
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
 from adf_plugins._common import Written
@@ -129,16 +130,16 @@ def write_file(
         created = [p for p in (directory, *directory.parents) if not p.exists()]
         directory.mkdir(parents=True, exist_ok=True)
         committed = False
+        run = current_run()
+        sweep(target)  # temporary files of runs that died (SIGKILL) before they could clean up
         try:
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-        except OSError as exc:
-            _remove_dirs(created)
-            raise _cannot_write(target, exc) from None
-        except BaseException:
-            _remove_dirs(created)
-            raise
-        try:
-            with open(fd, "wb") as handle:
+            with contextlib.ExitStack() as stack:
+                try:
+                    # .NAME.adf-RUNID.tmp, locked while it exists; removed unless renamed
+                    tmp_name, handle = stack.enter_context(
+                        temporary_file(target, run.run_id if run else None))
+                except OSError as exc:
+                    raise _cannot_write(target, exc) from None
                 writer = RecordWriter(handle, fmt, path, encoding=encoding,
                                       csv_options=CsvOptions(delimiter))
                 for name, data in select_inputs(upstream, context, input):
@@ -148,18 +149,16 @@ def write_file(
                 handle.flush()
                 if fsync:
                     os.fsync(handle.fileno())
-            ready()
-            try:
-                mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_UMASK
-                os.chmod(tmp_name, mode)
-                os.replace(tmp_name, target)
-            except OSError as exc:
-                raise _cannot_write(target, exc) from None
-            committed = True
+                ready()
+                try:
+                    mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_UMASK
+                    os.chmod(tmp_name, mode)
+                    os.replace(tmp_name, target)
+                except OSError as exc:
+                    raise _cannot_write(target, exc) from None
+                committed = True
         finally:
             if not committed:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp_name)
                 _remove_dirs(created)
     return Written(str(target), writer.count)
 
@@ -190,3 +189,9 @@ def adf_sources() -> dict[str, Callable[..., Any]]:
 @hookimpl
 def adf_destinations() -> dict[str, Callable[..., Any]]:
     return {"file": write_file}
+
+
+# Built-ins run in this process whatever the flow's executor (DESIGN 11): they stream, join a
+# commit group or move records that would cost more to pickle than to process.
+for _builtin in (read_file, write_file):
+    component(in_process=True)(_builtin)

@@ -6,8 +6,9 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from adf_core import component
 from adf_core.hookspecs import hookimpl
-from adf_core.records import aiter_batches, select_inputs
+from adf_core.records import aiter_batches, is_dataset
 from adf_plugins._common import dumps, failed_components
 
 
@@ -18,10 +19,15 @@ def _text(summary: dict[str, Any]) -> str:
     total = summary["records"]
     noun = "record" if total == 1 else "records"
     run = f"adf run {summary['run_id']}" if summary.get("run_id") else "adf"
-    return f"{run} {summary['status']}: {total:,} {noun}{detail}"
+    text = f"{run} {summary['status']}: {total:,} {noun}{detail}"
+    if summary.get("error"):
+        text += f"; {summary['error']}"
+    return text
 
 
+@component(after_run=True)
 async def notify(
+    report: Mapping[str, Any] | None = None,
     url: str | None = None,
     upstream: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
@@ -31,15 +37,20 @@ async def notify(
     max_retries: int = 3,
     backoff: float = 0.5,
 ) -> Mapping[str, Any]:
-    """POST a JSON summary of the run to a webhook; without `url`, log it.
+    """POST a JSON summary of the run to a webhook, once the run is over; without `url`, log it.
 
-    The summary: `run_id`, `flow`, `status` (succeeded, or failed when a component of the run
-    already failed), `counts` (records per input), `records` (their total), `started_at`,
-    `duration_s` and a `text` line that chat webhooks (Slack, Mattermost, Teams) show.
-    Without `url` the summary is logged as the structlog event `notify.summary` when structlog
-    is configured (the CLI does), else printed as JSON on stderr. It is also returned (a
-    read-only mapping, stored under the component's alias). Webhook calls time out and are
-    retried on 429 and 5xx like the `http` source.
+    `notify` is an after-run component: wherever it is written (usually beside the
+    destinations), it runs once the rest of the flow has ended and every commit has settled,
+    whether the run succeeded or failed, so it never announces a run that then fails, and its
+    own failure never undoes what was committed. The summary: `run_id`, `flow`, `status`
+    (succeeded or failed), `counts` (records out of each member of the stage before it, or of
+    each key named by `input`), `records` (their total), `started_at`, `duration_s`, `text`
+    (a line that chat webhooks such as Slack, Mattermost and Teams show) and, for a failed run,
+    `failed` (the aliases that failed) and `error` (one line). Without `url` the summary is
+    logged as the structlog event `notify.summary` when structlog is configured (the CLI does),
+    else printed as JSON on stderr. It is also returned (a read-only mapping, stored under the
+    component's alias). Webhook calls time out and are retried on 429 and 5xx like the `http`
+    source.
 
     Args:
         url: webhook URL to POST the summary to (JSON body).
@@ -51,24 +62,32 @@ async def notify(
     """
     from adf_core import current_run
 
-    counts: dict[str, int] = {}
-    for name, data in select_inputs(upstream, context, input):
-        counts[name] = 0
-        async for batch in aiter_batches(data):
-            counts[name] += len(batch)
     run = current_run()
-    failed = failed_components()
+    counts = await _counts(report, upstream, context, input)
+    if report is not None:
+        status = str(report["status"])
+        failed = [alias for alias, c in report["components"].items()
+                  if c["status"] == "failed"]
+        error = report.get("error")
+        duration = report.get("seconds")
+    else:  # called outside an after-run (directly, or by an older flow)
+        failed = failed_components()
+        status = "failed" if failed else "succeeded"
+        error = None
+        duration = round(time.time() - run.started_at, 3) if run else None
     summary: dict[str, Any] = {
-        "run_id": run.run_id if run else None,
-        "flow": run.flow if run else None,
-        "status": "failed" if failed else "succeeded",
+        "run_id": report["run_id"] if report is not None else run.run_id if run else None,
+        "flow": report["flow"] if report is not None else run.flow if run else None,
+        "status": status,
         "counts": counts,
         "records": sum(counts.values()),
         "started_at": run.started_at if run else None,
-        "duration_s": round(time.time() - run.started_at, 3) if run else None,
+        "duration_s": round(float(duration), 3) if duration is not None else None,
     }
-    if failed:
+    if status == "failed":
         summary["failed"] = failed
+        if error:
+            summary["error"] = error
     summary["text"] = _text(summary)
     if url:
         from adf_plugins.http import request_with_retries
@@ -85,6 +104,31 @@ async def notify(
     else:
         _log(summary)
     return MappingProxyType(summary)
+
+
+async def _counts(report: Mapping[str, Any] | None, upstream: Mapping[str, Any] | None,
+                  context: Mapping[str, Any] | None, input: list[str] | str | None
+                  ) -> dict[str, int]:
+    """Records per input: a component's ``records_out`` from the report (its stream is gone
+    by the time the run is over), else the records of the dataset under that name (a key
+    that a failed run never produced counts 0)."""
+    known = report["components"] if report is not None else {}
+    if input:
+        names = [n.strip() for n in input.split(",")] if isinstance(input, str) else list(input)
+        values = {name: (context or {}).get(name) for name in names}
+    else:
+        values = dict(upstream or {})
+    counts: dict[str, int] = {}
+    for name, data in values.items():
+        if name in known:
+            counts[name] = int(known[name]["records_out"])
+        elif data is not None and (is_dataset(data) or isinstance(data, Mapping)):
+            counts[name] = 0
+            async for batch in aiter_batches(data):
+                counts[name] += len(batch)
+        elif input:
+            counts[name] = 0
+    return counts
 
 
 def _log(summary: dict[str, Any]) -> None:

@@ -5,6 +5,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, TextIO
 
+from adf_core import component
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
 from adf_plugins._common import Written, dumps
@@ -102,3 +103,8 @@ def write_stdout(
 @hookimpl
 def adf_destinations() -> dict[str, Callable[..., Any]]:
     return {"stdout": write_stdout}
+
+
+# Built-ins run in this process whatever the flow's executor (DESIGN 11): this one writes to
+# this process's stdout.
+component(in_process=True)(write_stdout)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
+from adf_core import component
 from adf_core.hookspecs import hookimpl
 from adf_core.records import LabelledDatasets, iter_batches, select_inputs
 
@@ -241,3 +242,9 @@ filter_records.__name__ = "filter"
 @hookimpl
 def adf_transforms() -> dict[str, Callable[..., Any]]:
     return {"merge": merge, "split": split, "filter": filter_records, "compare": compare}
+
+
+# Built-ins run in this process whatever the flow's executor (DESIGN 11): they stream, join a
+# commit group or move records that would cost more to pickle than to process.
+for _builtin in (merge, split, filter_records, compare):
+    component(in_process=True)(_builtin)

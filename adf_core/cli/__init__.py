@@ -61,6 +61,9 @@ def _exit_now_if_threads_were_abandoned(code: Any) -> None:
     executors = sys.modules.get("adf_core.engine.executors")
     if executors is None or not executors.abandoned_threads():
         return
+    tempfiles = sys.modules.get("adf_core.data.tempfiles")
+    if tempfiles is not None:
+        tempfiles.remove_all()  # an abandoned writer's temporary file must not stay behind
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code if isinstance(code, int) else 1)

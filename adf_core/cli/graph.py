@@ -44,7 +44,8 @@ def graph(ctx: click.Context, expression: str | None, pipeline_file: str | None,
 def _label(leaf: Leaf) -> str:
     ref = leaf.step.ref or leaf.alias
     name = leaf.alias if ref == leaf.alias else f"{leaf.alias}={ref}"
-    return f"{name} ({leaf.kind})"
+    after = ", after the run" if getattr(leaf.component, "after_run", False) else ""
+    return f"{name} ({leaf.kind}{after})"
 
 
 def render_text(root: Node) -> str:

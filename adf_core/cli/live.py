@@ -2,11 +2,18 @@
 
 ``LiveView`` is a structlog processor (it watches the engine's events) and the stream the
 log lines are written through, so that it can clear its line, let a log line pass, and
-draw itself again below it. It is only used when stderr is a TTY.
+draw itself again below it. It is used only when stderr is a TTY, and not under ``-q``.
+
+When stdout is the same terminal (the ``stdout`` destination prints records there), the
+line is drawn only between writes: :class:`StdoutGuard` takes the place of ``sys.stdout``
+for the run, clears the line before each write of data and lets it come back only once the
+data ends a line, so records on the screen are never cut or overwritten.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from typing import Any, TextIO
@@ -36,6 +43,7 @@ class LiveView:
         self._thread: threading.Thread | None = None
         self._started = time.monotonic()
         self._drawn = False
+        self._partial = False  # data on the same terminal has not ended its line yet
 
     def __call__(self, logger: Any, method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
         event, alias = event_dict.get("event"), event_dict.get("component")
@@ -48,8 +56,8 @@ class LiveView:
             elif event in ("component.finished", "component.failed") and alias:
                 self.running.pop(str(alias), None)
                 (self.done if event == "component.finished" else self.failed).append(str(alias))
-                if event_dict.get("records") is not None:
-                    self.records[str(alias)] = int(event_dict["records"])
+                if event_dict.get("records_out") is not None:
+                    self.records[str(alias)] = int(event_dict["records_out"])
         return event_dict
 
     def line(self) -> str:
@@ -81,6 +89,10 @@ class LiveView:
         with self._lock:
             if self._drawn:
                 self.stream.write(CLEAR)
+                self._drawn = False
+            if self._partial:  # data on the same terminal is mid-line: log below it
+                self.stream.write("\n")
+                self._partial = False
             self.stream.write(text)
             self._draw()
         return len(text)
@@ -88,8 +100,24 @@ class LiveView:
     def flush(self) -> None:
         self.stream.flush()
 
+    def data(self, out: TextIO, text: str) -> int:
+        """Write data for the same terminal: clear the line first, draw it again only once
+        the data has ended its line."""
+        with self._lock:
+            if self._drawn:
+                self.stream.write(CLEAR)
+                self.stream.flush()
+                self._drawn = False
+            written = out.write(text)
+            out.flush()
+            if text:
+                self._partial = not text.endswith("\n")
+            if not self._partial:
+                self._draw()
+        return written
+
     def _draw(self) -> None:
-        if (self._thread is not None and not self._stopped.is_set()
+        if (self._thread is not None and not self._stopped.is_set() and not self._partial
                 and time.monotonic() - self._started >= self.delay):
             self.stream.write(CLEAR + self.line())
             self._drawn = True
@@ -115,6 +143,59 @@ class LiveView:
                 self.stream.write(CLEAR)
                 self._drawn = False
             self.stream.flush()
+
+
+def live_view_wanted(verbosity: int, stderr: Any = None) -> bool:
+    """A status line only for people watching: stderr is a terminal and ``-q`` is not set."""
+    stderr = sys.stderr if stderr is None else stderr
+    try:
+        return verbosity >= 0 and bool(stderr.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def same_terminal(a: Any, b: Any) -> bool:
+    """Whether two streams write to the same terminal device."""
+    try:
+        if not (a.isatty() and b.isatty()):
+            return False
+        return os.path.samestat(os.fstat(a.fileno()), os.fstat(b.fileno()))
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+class StdoutGuard:
+    """``sys.stdout`` for the run when it shares the terminal with the status line."""
+
+    def __init__(self, real: TextIO, live: LiveView) -> None:
+        self._real = real
+        self._live = live
+
+    @classmethod
+    def install(cls, live: LiveView) -> StdoutGuard | None:
+        """Put a guard in place of ``sys.stdout`` if stdout is the status line's terminal."""
+        if not same_terminal(sys.stdout, live.stream):
+            return None
+        guard = cls(sys.stdout, live)
+        sys.stdout = guard
+        return guard
+
+    def uninstall(self) -> None:
+        if sys.stdout is self:
+            sys.stdout = self._real
+
+    def write(self, text: str) -> int:
+        return self._live.data(self._real, text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        self._real.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
 
 
 def _terminal_width() -> int:

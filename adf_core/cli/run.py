@@ -103,7 +103,7 @@ def run(ctx: click.Context, expression: str | None, sources: str | None,
     if trace_path is not None and not trace_path.parent.resolve().is_dir():
         raise click.BadParameter(f"the directory {str(trace_path.parent)!r} does not exist",
                                  param_hint="--trace-file")
-    execute(flow, spec, redactor, verbosity=verbosity, log_format=log_format,
+    execute(flow, spec, redactor, registry, verbosity=verbosity, log_format=log_format,
             trace_file=trace_path, as_json=as_json)
 
 
@@ -134,10 +134,28 @@ def plan_rows(flow: DataFlow, registry: Registry, redactor: Redactor) -> list[di
         rows.append({
             "stage": c.stage, "position": c.position, "alias": c.alias, "component": c.name,
             "kind": c.kind, "plugin": entry.provider if entry else None,
-            "executor": c.executor, "retries": c.retries, "timeout": c.timeout,
+            "executor": "loop" if c.is_async else c.executor,
+            "executor_note": c.executor_note, "after_run": c.after_run,
+            "retries": c.retries, "retries_cover": c.retries_cover, "timeout": c.timeout,
             "options": redactor.mapping(dict(c.options)),
         })
     return rows
+
+
+def _settings(row: dict[str, Any]) -> str:
+    """``threads, retries: 2 until first item, timeout: 30`` for the plan table."""
+    executor = row["executor"]
+    if row["executor_note"]:
+        executor += " (stays in this process)"
+    cover = row["retries_cover"]
+    if cover.startswith("n/a"):
+        retries = f"retries: {cover}"
+    elif cover == "until first item" and row["retries"]:
+        retries = f"retries: {row['retries']} until first item"
+    else:
+        retries = f"retries: {row['retries']}"
+    timeout = "-" if row["timeout"] is None else f"{row['timeout']:g}s"
+    return f"{executor}, {retries}, timeout: {timeout}"
 
 
 def show_plan(flow: DataFlow, spec: FlowSpec, registry: Registry, redactor: Redactor,
@@ -153,44 +171,55 @@ def show_plan(flow: DataFlow, spec: FlowSpec, registry: Registry, redactor: Reda
         click.echo("params: " + ", ".join(f"{k}={v}" for k, v in params.items()))
     body = [
         [r["position"], r["alias"], r["component"], r["kind"], r["plugin"] or "-",
-         f"{r['executor']}, retries={r['retries']}, timeout={r['timeout']}",
-         ", ".join(f"{k}={v}" for k, v in r["options"].items()) or "-"]
+         _settings(r), ", ".join(f"{k}={v}" for k, v in r["options"].items()) or "-"]
         for r in rows
     ]
     headers = ["POSITION", "ALIAS", "COMPONENT", "KIND", "PLUGIN", "SETTINGS", "OPTIONS"]
     click.echo(table(headers, body))
+    for r in rows:
+        if r["executor_note"]:
+            click.echo(f"note: {r['alias']} runs on threads: {r['executor_note']}")
     click.echo("dry run: nothing was run")
 
 
-def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, *, verbosity: int,
-            log_format: str, trace_file: Path | None, as_json: bool) -> None:
-    """Run the flow with logging, live view and trace file; exit 1 when it fails."""
+def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, registry: Registry, *,
+            verbosity: int, log_format: str, trace_file: Path | None, as_json: bool) -> None:
+    """Run the flow with logging, live view, trace file and signal handling; exit 1 when it
+    fails, 128 + N when signal N stopped it."""
     import asyncio
+    import uuid
 
-    from adf_core.cli.live import LiveView
+    from adf_core.cli.live import LiveView, StdoutGuard, live_view_wanted
     from adf_core.cli.logs import configured
+    from adf_core.cli.signals import Interrupts, exit_code, signal_name
     from adf_core.observe.tracefile import TraceCollector
+    from adf_core.plugins import observing
 
     tty = sys.stderr.isatty()
     json_lines = log_format == "json" or (log_format == "auto" and not tty)
     collector = TraceCollector()
-    live = LiveView(sys.stderr).start() if tty else None
+    live = LiveView(sys.stderr).start() if live_view_wanted(verbosity) else None
     sinks: list[Any] = [collector, *([live] if live else [])]
     stream: Any = live if live is not None else sys.stderr
+    guard = StdoutGuard.install(live) if live is not None else None
     failure: BaseException | None = None
     result = None
+    run_id = uuid.uuid4().hex[:12]
+    interrupts = Interrupts()
     started = time.perf_counter()
     try:
         with configured(stream=stream, json_lines=json_lines, colors=tty, verbosity=verbosity,
-                        redactor=redactor, sinks=sinks):
+                        redactor=redactor, sinks=sinks), observing(registry.pm):
             try:
-                result = flow.run(spec.params)
+                result = interrupts.run(lambda: flow(spec.params, run_id=run_id))
             except (Exception, asyncio.CancelledError) as exc:
                 failure = exc
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
     finally:
+        if guard is not None:
+            guard.uninstall()
         if live is not None:
             live.stop()
         if trace_file is not None:
@@ -199,54 +228,129 @@ def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, *, verbosity: in
             except OSError as exc:  # the run is done: say so, do not turn it into a failure
                 click.echo(f"warning: cannot write the trace file: {exc}", err=True)
     elapsed = time.perf_counter() - started
+    signum = interrupts.received if failure is not None else None
     if failure is not None:
-        report_failure(failure, redactor, verbosity=verbosity, as_json=as_json, flow=flow)
+        report_failure(failure, redactor, verbosity=verbosity, as_json=as_json, flow=flow,
+                       run_id=run_id, seconds=elapsed,
+                       signal=signal_name(signum) if signum is not None else None)
+        if signum is not None:
+            click.echo(f"adf: run {run_id} stopped by {signal_name(signum)}: it was cancelled, "
+                       "open commits were rolled back and temporary files removed "
+                       f"(exit {exit_code(signum)})", err=True)
+            sys.exit(exit_code(signum))
         sys.exit(1)
     assert result is not None
     summary = result_summary(flow, result, elapsed)
     if as_json:
         echo_json(redactor.value("result", summary))
     elif verbosity >= 0:
-        rows = [[c["alias"], c["kind"], c["stage"], f"{c['seconds']:.3f}",
-                 "-" if c["items"] is None else c["items"]] for c in summary["components"]]
-        click.echo(f"run {summary['run_id']} ok in {summary['seconds']:.3f}s", err=True)
-        click.echo(table(["ALIAS", "KIND", "STAGE", "SECONDS", "ITEMS"], rows), err=True)
+        click.echo(f"run {summary['run_id']} succeeded in {summary['seconds']:.3f}s", err=True)
+        click.echo(summary_table(summary["components"]), err=True)
+    _warn_after_run(summary["after_run_errors"], redactor, as_json, verbosity)
+
+
+def summary_table(components: list[dict[str, Any]]) -> str:
+    rows = [[c["alias"], c["kind"], "after" if c["after_run"] else c["stage"], c["status"],
+             f"{c['seconds']:.3f}", c["records_in"], c["records_out"]] for c in components]
+    return table(["ALIAS", "KIND", "STAGE", "STATUS", "SECONDS", "RECORDS IN", "RECORDS OUT"],
+                 rows)
+
+
+def _warn_after_run(errors: list[dict[str, Any]], redactor: Redactor, as_json: bool,
+                    verbosity: int) -> None:
+    """After-run failures never change the exit code; say them once on stderr."""
+    if as_json:
+        return
+    for error in errors:
+        click.echo(f"warning: after-run component {error['component']!r} failed: "
+                   f"{redactor.text(error['error'])}", err=True)
+
+
+def component_rows(flow: DataFlow, report: Any, records: Any, timings: Any,
+                   after_errors: list[Any]) -> list[dict[str, Any]]:
+    """Per component: status, seconds and records, from the run report (and, for after-run
+    components, from what they did after it)."""
+    reported = report["components"] if report is not None else {}
+    failed_after = {getattr(e, "component", None) for e in after_errors}
+    rows = []
+    for c in flow.components:
+        counts = records.get(c.alias) if records is not None else None
+        if c.after_run:
+            status = "failed" if c.alias in failed_after else \
+                "succeeded" if counts is not None else "skipped"
+        else:
+            status = reported.get(c.alias, {}).get("status", "skipped")
+        rows.append({
+            "alias": c.alias, "component": c.name, "kind": c.kind, "stage": c.stage,
+            "after_run": c.after_run, "status": status,
+            "seconds": round(float((timings or {}).get(c.alias, 0.0)), 6),
+            "records_in": counts.records_in if counts else 0,
+            "records_out": counts.records_out if counts else 0,
+            "records_rejected": counts.records_rejected if counts else 0,
+        })
+    return rows
+
+
+def _after_run_errors(errors: list[Any], redactor: Redactor | None = None
+                      ) -> list[dict[str, Any]]:
+    """``[{"component", "error"}]`` for the ``after_run_errors`` of ``--json``."""
+    found = []
+    for error in errors:
+        cause = getattr(error, "cause", None) or error
+        text = f"{type(cause).__name__}: {cause}"
+        found.append({"component": getattr(error, "component", None),
+                      "error": redactor.text(text) if redactor is not None else text})
+    return found
 
 
 def result_summary(flow: DataFlow, result: FlowResult, seconds: float) -> dict[str, Any]:
-    components = [
-        {"alias": c.alias, "component": c.name, "kind": c.kind, "stage": c.stage,
-         "seconds": round(float(result.timings.get(c.alias, 0.0)), 6),
-         "items": result.counts.get(c.alias)}
-        for c in flow.components
-    ]
     return {
-        "status": "ok", "run_id": result.run_id, "flow": flow.expression,
+        "status": "succeeded", "run_id": result.run_id, "flow": flow.expression,
         "seconds": round(seconds, 6),
-        "components": components, "context_keys": sorted(str(k) for k in result),
+        "components": component_rows(flow, result.report, result.records, result.timings,
+                                     result.after_run_errors),
+        "context_keys": sorted(str(k) for k in result),
+        "after_run_errors": _after_run_errors(result.after_run_errors),
     }
 
 
 def report_failure(exc: BaseException, redactor: Redactor, *, verbosity: int, as_json: bool,
-                   flow: DataFlow) -> None:
+                   flow: DataFlow, run_id: str, seconds: float, signal: str | None = None
+                   ) -> None:
     """A short error on stderr (alias, stage, cause); the traceback only with ``-v``."""
+    import asyncio
     import traceback
 
     from adf_core.errors import ComponentError, FlowError
 
-    errors = exc.errors if isinstance(exc, ComponentError) else [exc]
-    if verbosity > 0:
+    cancelled = isinstance(exc, asyncio.CancelledError)
+    errors = exc.errors if isinstance(exc, ComponentError) else [] if cancelled else [exc]
+    if verbosity > 0 and not cancelled:
         text = "".join(traceback.format_exception(exc))
         click.echo(redactor.text(text), err=True, nl=False)
     for error in errors:
         prefix = "error" if isinstance(error, FlowError) else f"error ({type(error).__name__})"
         click.echo(f"{prefix}: {redactor.text(str(error))}", err=True)
+    report = getattr(exc, "report", None)
+    after_errors = list(getattr(exc, "after_run_errors", None) or [])
+    rows = component_rows(flow, report, getattr(exc, "records", None),
+                          getattr(exc, "timings", None), after_errors)
     if as_json:
         echo_json({
-            "status": "failed", "flow": redactor.text(flow.expression),
+            "status": "failed", "run_id": getattr(exc, "run_id", None) or run_id,
+            "flow": redactor.text(flow.expression), "seconds": round(seconds, 6),
+            "error": redactor.text(report["error"]) if report and report["error"] else None,
+            "signal": signal,
             "errors": [
                 {"component": getattr(e, "component", None), "stage": getattr(e, "stage", None),
                  "attempts": getattr(e, "attempts", None), "error": redactor.text(str(e))}
                 for e in errors
             ],
+            "components": rows,
+            "after_run_errors": _after_run_errors(after_errors, redactor),
         })
+    else:
+        if verbosity >= 0:
+            click.echo(f"run {run_id} failed in {seconds:.3f}s", err=True)
+            click.echo(summary_table(rows), err=True)
+        _warn_after_run(_after_run_errors(after_errors, redactor), redactor, False, verbosity)

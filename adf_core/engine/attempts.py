@@ -13,9 +13,11 @@ import inspect
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
+from adf_core.engine.counting import records_in as records_in_args
+from adf_core.engine.counting import records_out
 from adf_core.engine.executors import run_in_own_thread
 from adf_core.engine.outcomes import cancelling, caused_by
 from adf_core.engine.plan import PlannedComponent
@@ -27,12 +29,14 @@ from adf_core.errors import ComponentError, RunAborted
 class Attempts:
     """Calls components of one run, with retries and timeouts."""
 
-    def __init__(self, run: RunState, release_inputs: Callable[..., None]) -> None:
+    def __init__(self, run: RunState, release_inputs: Callable[..., None],
+                 records_read: Callable[[PlannedComponent], int]) -> None:
         self.run = run
         self.release_inputs = release_inputs
+        self.records_read = records_read
 
-    async def __call__(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any]
-                       ) -> Any:
+    async def __call__(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any],
+                       ctx: Mapping[str, Any] | None = None) -> Any:
         run = self.run
         events = run.events
         info = run.info
@@ -41,6 +45,8 @@ class Attempts:
         attempt = 1
         started = time.perf_counter()
         statuses = info.statuses
+        records_in = records_in_args(comp.binding, args, kwargs, ctx or {}) \
+            if comp.counts_inputs else 0
         while True:
             statuses[alias] = "running"
             if events.info_on:
@@ -57,12 +63,13 @@ class Attempts:
                         value = await self.invoke(comp, args, kwargs, where, limit)
             except asyncio.CancelledError:
                 info.settle(alias, "cancelled")
+                self.ended(comp, "cancelled", started, records_in)
                 raise
             except Exception as exc:
                 consequence = caused_by(exc, RunAborted)
                 if attempt <= retries and not consequence and not cancelling():
                     info.settle(alias, "retrying")
-                    delay = self.backoff(attempt)
+                    delay = backoff(run, attempt)
                     events.failed(comp, run.where(comp), attempt, attempt_started, exc,
                                   retrying=delay)
                     await asyncio.sleep(delay)
@@ -71,22 +78,37 @@ class Attempts:
                 events.failed(comp, run.where(comp), attempt, attempt_started, exc,
                               consequence=consequence)
                 info.settle(alias, "failed")
+                self.ended(comp, "cancelled" if consequence else "failed", started, records_in)
                 raise ComponentError(alias, comp.stage, attempt, exc, comp.position) from exc
             now = time.perf_counter()
             run.timings[alias] = now - started
             run.outputs[alias] = value
             info.settle(alias, "finished")
+            if value is None:
+                records, rejected = 0, 0
+            else:
+                records, rejected = records_out(value)
+            if comp.stream_inputs:
+                records_in += self.records_read(comp)
+            run.records[alias] = (records_in, records, rejected)  # and so: succeeded
             if events.info_on:
                 events.event("component.finished", stage=comp.stage, component=alias,
                              attempt=attempt, executor=run.where(comp),
                              duration_ms=round((now - attempt_started) * 1000, 3),
                              start=time.time() - (now - attempt_started),
-                             thread=where[0] if where else None, items=None)
+                             thread=where[0] if where else None, records_in=records_in,
+                             records_out=records)
+            if run.observers is not None:
+                run.observers.component_finished(info, alias, "succeeded", now - started,
+                                                 records_in, records)
             return value
 
-    def backoff(self, attempt: int) -> float:
-        ceiling = min(30.0, self.run.defaults.retry_delay * (2 ** (attempt - 1)))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
+    def ended(self, comp: PlannedComponent, status: str, started: float,
+              records_in: int) -> None:
+        """A component failed or was cancelled: keep what it read, tell the observers."""
+        if comp.stream_inputs:
+            records_in += self.records_read(comp)
+        self.run.ended(comp, status, time.perf_counter() - started, records_in, 0)
 
     async def invoke(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any],
                      where: list[str | None] | None = None,
@@ -94,7 +116,7 @@ class Attempts:
         if comp.is_async:
             return await comp.fn(*args, **kwargs)
         run = self.run
-        notice = self.cancel_notice(comp, limit)
+        notice = CancelNotice(self, comp, limit)
         if comp.stream_inputs:
             # A stream reader lives as long as its stream: a thread of its own, never a
             # pool slot that its producer or a fan-out sibling might be waiting for.
@@ -113,21 +135,6 @@ class Attempts:
             value = await value
         return value
 
-    def cancel_notice(self, comp: PlannedComponent, limit: asyncio.Timeout | None = None
-                      ) -> Callable[[], None]:
-        """What to do when a running sync component is cancelled: it cannot be interrupted."""
-        run = self.run
-
-        def notice() -> None:
-            # Its own timeout is no failure of the run yet (a retry may follow); anything
-            # else that cancels a running component is.
-            timed_out = limit is not None and limit.expired()
-            run.info.settle(comp.alias, "timing-out" if timed_out else "cancelled")
-            if comp.stream_inputs:
-                self.release_inputs(comp, abort=True)
-            run.events.waiting(comp, run.defaults.thread_grace)
-        return notice
-
     def in_pool_thread(self, where: list[str | None] | None, alias: str,
                        fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> Any:
         threads = self.run.plan.threads
@@ -137,6 +144,46 @@ class Attempts:
             return call_as(where, alias, fn, args, kwargs)
         finally:
             threads.left(key)
+
+
+class CancelNotice:
+    """What happens when a running sync component is cancelled: it cannot be interrupted.
+
+    Called at once (its status is settled, its streams released); ``waiting()`` once it has
+    outlived a short grace (``component.waiting``); ``abandoned()`` when it is given up.
+    """
+
+    __slots__ = ("attempts", "comp", "limit")
+
+    def __init__(self, attempts: Attempts, comp: PlannedComponent,
+                 limit: asyncio.Timeout | None = None) -> None:
+        self.attempts = attempts
+        self.comp = comp
+        self.limit = limit
+
+    def __call__(self) -> None:
+        # Its own timeout is no failure of the run yet (a retry may follow); anything
+        # else that cancels a running component is.
+        run = self.attempts.run
+        timed_out = self.limit is not None and self.limit.expired()
+        run.info.settle(self.comp.alias, "timing-out" if timed_out else "cancelled")
+        if self.comp.stream_inputs:
+            self.attempts.release_inputs(self.comp, abort=True)
+
+    def waiting(self) -> None:
+        run = self.attempts.run
+        run.events.waiting(self.comp, run.defaults.thread_grace)
+
+    def abandoned(self) -> None:
+        run = self.attempts.run
+        run.events.abandoned(self.comp, run.defaults.thread_grace)
+
+
+def backoff(run: RunState, attempt: int) -> float:
+    """The delay before retry number ``attempt``: exponential from ``retry_delay``, with
+    jitter, at most 30 s."""
+    ceiling = min(30.0, run.defaults.retry_delay * (2 ** (attempt - 1)))
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 @contextlib.asynccontextmanager

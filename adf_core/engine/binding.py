@@ -1,7 +1,8 @@
 """Precompute how a component's parameters are filled, then fill them per call.
 
-Order for each parameter: a bound option; the reserved names ``upstream`` and ``context``;
-the flow context; the parameter's default. ``**kwargs`` receives the rest of the context.
+Order for each parameter: a bound option; the reserved names ``upstream`` and ``context``
+(and ``report`` for after-run components); the flow context; the parameter's default.
+``**kwargs`` receives the rest of the context.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from adf_core.errors import FlowDefinitionError, MissingInputError
 from adf_core.text import did_you_mean
 
 RESERVED = ("upstream", "context")
+#: Reserved for after-run components only: the run report (elsewhere a context key).
+REPORT = "report"
 _REQUIRED = inspect.Parameter.empty
 
 
@@ -23,10 +26,11 @@ class Binding:
     """The argument plan of one component instance."""
 
     __slots__ = ("alias", "constants", "lookups", "names", "position", "positional",
-                 "var_keyword", "wants_context", "wants_upstream")
+                 "var_keyword", "wants_context", "wants_report", "wants_upstream")
 
     def __init__(self, alias: str, position: str, signature: inspect.Signature,
-                 options: Mapping[str, Any], fixed: frozenset[str] = frozenset()) -> None:
+                 options: Mapping[str, Any], fixed: frozenset[str] = frozenset(),
+                 gives_report: bool = False) -> None:
         self.alias = alias
         self.position = position
         params = signature.parameters
@@ -39,6 +43,7 @@ class Binding:
         self.positional: list[tuple[str, str, Any]] = []  # (name, source, value-or-default)
         self.wants_upstream = False
         self.wants_context = False
+        self.wants_report = False
         for name, param in params.items():
             if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
                 continue
@@ -55,6 +60,8 @@ class Binding:
                     self.wants_upstream = True
                 else:
                     self.wants_context = True
+            elif gives_report and name == REPORT and param.kind is not param.POSITIONAL_ONLY:
+                self.wants_report = True
             elif param.kind is param.POSITIONAL_ONLY:
                 self.positional.append((name, "key", param.default))
             elif name in fixed:
@@ -66,9 +73,11 @@ class Binding:
             if name not in self.names:
                 self.constants[name] = value
 
-    def bind(self, ctx: Mapping[str, Any], upstream: dict[str, Any]
-             ) -> tuple[list[Any], dict[str, Any]]:
+    def bind(self, ctx: Mapping[str, Any], upstream: dict[str, Any],
+             report: Mapping[str, Any] | None = None) -> tuple[list[Any], dict[str, Any]]:
         kwargs = dict(self.constants) if self.constants else {}
+        if self.wants_report:
+            kwargs[REPORT] = report
         for name, default in self.lookups:
             if name in ctx:
                 kwargs[name] = ctx[name]

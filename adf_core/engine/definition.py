@@ -81,7 +81,7 @@ def _normalize(definition: Any) -> Sequence:
         root = _build_member(definition, SEQUENCE, ["stage 1"])
     if not isinstance(root, Sequence):
         root = Sequence([root])
-    _assign_positions(root)
+    assign_positions(root)
     return root
 
 
@@ -156,7 +156,7 @@ def _short_repr(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _assign_positions(root: Sequence) -> None:
+def assign_positions(root: Sequence) -> None:
     """Recompute positions on the canonical tree and mark each leaf's kind by its position."""
     count = len(root.children)
     for index, child in enumerate(root.children, start=1):

@@ -44,10 +44,19 @@ class RunEvents:
             self.log.error("component.failed", **fields)
 
     def waiting(self, comp: PlannedComponent, grace: float) -> None:
+        """A cancelled sync component has outlived a short grace: say that we wait for it."""
         if self.log is not None:
             self.log.warning("component.waiting", stage=comp.stage, component=comp.alias,
                              reason="cancelled while running in a thread, which cannot be "
                                     "interrupted; waiting for it to return",
+                             grace_s=grace)
+
+    def abandoned(self, comp: PlannedComponent, grace: float) -> None:
+        """A cancelled sync component outlived the grace period: it is given up."""
+        if self.log is not None:
+            self.log.warning("component.abandoned", stage=comp.stage, component=comp.alias,
+                             reason="still running in its thread after the grace period; "
+                                    "the run no longer waits for it",
                              grace_s=grace)
 
     def warning(self, name: str, **fields: Any) -> None:
@@ -58,7 +67,9 @@ class RunEvents:
         if self.log is not None:
             self.log.error(name, **fields)
 
-    def finished_flow(self, status: str, started: float) -> None:
+    def finished_flow(self, status: str, started: float, error: str | None = None) -> None:
         if self.log is not None:
+            fields: dict[str, Any] = {"error": error} if error else {}
             self.log.info("flow.finished", status=status,
-                          duration_ms=round((time.perf_counter() - started) * 1000, 3))
+                          duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                          **fields)

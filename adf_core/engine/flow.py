@@ -9,6 +9,7 @@ from typing import Any
 
 from adf_core.engine.definition import Leaf, Sequence, leaves, normalize, render
 from adf_core.engine.expression import Resolver, build_definition
+from adf_core.engine.placement import place_components
 from adf_core.engine.plan import Defaults, Plan, PlannedComponent, compile_plan
 from adf_core.engine.result import FlowResult
 from adf_core.engine.steps import Step, step
@@ -68,7 +69,7 @@ class DataFlow:
             thread_grace=thread_grace, retry_delay=retry_delay)
         self.tree: Sequence = normalize(definition)
         self.plan: Plan = compile_plan(self.tree, self.defaults)
-        _check_executors(self.plan)
+        place_components(self.plan)
 
     @classmethod
     def parse(
@@ -125,29 +126,6 @@ class DataFlow:
 def _check_positive(name: str, value: Any) -> None:
     if value is not None and (not isinstance(value, int) or value < 1):
         raise FlowDefinitionError(f"{name} must be an integer >= 1, got {value!r}")
-
-
-def _check_executors(plan: Plan) -> None:
-    from adf_core.engine.executors import get_factory
-
-    factories = {}
-    for name in sorted(plan.executors):
-        try:
-            factories[name] = get_factory(name)
-        except LookupError as exc:
-            raise FlowDefinitionError(str(exc)) from None
-        except ImportError as exc:
-            raise FlowDefinitionError(f"executor {name!r} is not available: {exc}") from None
-    for component in plan.components:
-        factory = factories.get(component.executor)
-        check = getattr(factory, "check_component", None)
-        if component.is_async or check is None:
-            continue
-        problem = check(component.fn)
-        if problem:
-            raise FlowDefinitionError(
-                f"component {component.alias!r} ({component.position}) cannot run on executor "
-                f"{component.executor!r}: {problem}")
 
 
 def _apply_per_alias(tree: Sequence, options: Mapping[str, Mapping[str, Any]],

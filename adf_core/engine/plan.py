@@ -8,10 +8,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from adf_core.engine.after_run import split_after_run
 from adf_core.engine.binding import Binding
 from adf_core.engine.callables import ASYNC, ASYNC_GEN, SYNC_GEN, analyse, partial_keywords
-from adf_core.engine.definition import Leaf, Node, Sequence, first_leaves, last_leaves, leaves
+from adf_core.engine.definition import (
+    Leaf,
+    Node,
+    Sequence,
+    first_leaves,
+    last_leaves,
+    leaves,
+    render,
+)
 from adf_core.engine.executors.pool import FlowThreads
+from adf_core.engine.markers import is_in_process
 from adf_core.errors import FlowDefinitionError
 
 
@@ -50,10 +60,37 @@ class PlannedComponent:
     binding: Binding
     stream_inputs: list[str] = field(default_factory=list)  # producer aliases read here
     subscribers: list[str] = field(default_factory=list)  # consumer aliases of this stream
+    #: runs after the flow (``component(after_run=True)``), receiving ``report``
+    after_run: bool = False
+    #: for an after-run component: the aliases whose outputs it receives as ``upstream``
+    after_upstream: tuple[str, ...] = ()
+    #: declared ``component(in_process=True)``: never sent to another process
+    in_process: bool = False
+    #: why it runs on threads although the flow's executor is another one (for the plan)
+    executor_note: str | None = None
+    #: the executor was set for this component (``step(executor=...)``), not by the flow
+    executor_explicit: bool = False
+    #: whether any argument may be a dataset worth counting as records in
+    counts_inputs: bool = field(init=False, default=False)
 
     @property
     def streaming(self) -> bool:
         return self.call in (ASYNC_GEN, SYNC_GEN)
+
+    @property
+    def retries_cover(self) -> str:
+        """What a retry can repeat: every attempt, a stream until its first item, or nothing
+        for a component that reads a stream (a stream cannot be read twice)."""
+        if self.stream_inputs:
+            return "n/a (reads a stream)"
+        if self.streaming:
+            return "until first item"
+        return "every attempt"
+
+    def __post_init__(self) -> None:
+        binding = self.binding
+        self.counts_inputs = bool(binding.wants_upstream or binding.lookups
+                                  or binding.positional)
 
     @property
     def is_async(self) -> bool:
@@ -78,38 +115,39 @@ class Plan:
     has_streams: bool
     executors: set[str]
     threads: FlowThreads
+    #: the after-run components, in definition order (also at the end of ``components``)
+    after_run: list[PlannedComponent] = field(default_factory=list)
+    #: the canonical expression of the whole definition, after-run components included
+    expression: str = ""
 
 
-def compile_plan(root: Sequence, defaults: Defaults) -> Plan:
-    all_leaves = leaves(root)
+def compile_plan(definition: Sequence, defaults: Defaults) -> Plan:
+    expression = render(definition)
+    root, after = split_after_run(definition)
+    all_leaves = leaves(root) + [leaf for leaf, _ in after]
     seen: dict[str, Leaf] = {}
+    after_ids = {id(leaf) for leaf, _ in after}
     components = []
     for leaf in all_leaves:
         if leaf.alias in seen:
             raise _duplicate_alias(seen[leaf.alias], leaf)
         seen[leaf.alias] = leaf
-        leaf.component = _plan_component(leaf, defaults)
+        leaf.component = _plan_component(leaf, defaults, id(leaf) in after_ids)
         components.append(leaf.component)
+    after_run = []
+    for leaf, upstream in after:
+        component = leaf.component
+        component.after_upstream = upstream
+        after_run.append(component)
     _plan_streams(root)
-    for leaf, component in zip(all_leaves, components, strict=True):
-        if component.is_async or component.executor == "threads":
-            continue  # async components stay on the loop whatever the executor
-        if not (component.streaming or component.stream_inputs):
-            continue
-        if leaf.step.executor is None:
-            component.executor = "threads"  # the flow's default: streams stay in this process
-        else:
-            raise FlowDefinitionError(
-                f"component {component.alias!r} ({component.position}) streams, and streams "
-                f"stay in this process: it cannot run on executor {component.executor!r}; "
-                "use executor='threads' for it")
     peers, stage_members = _stage_peers(root, components)
     return Plan(root=root, components=components, defaults=defaults,
                 by_alias={c.alias: c for c in components}, peers=peers,
                 stage_members=stage_members,
                 has_streams=any(c.streaming for c in components),
                 executors={c.executor for c in components if not c.is_async},
-                threads=FlowThreads(defaults.max_threads))
+                threads=FlowThreads(defaults.max_threads), after_run=after_run,
+                expression=expression)
 
 
 def _duplicate_alias(first: Leaf, second: Leaf) -> FlowDefinitionError:
@@ -145,7 +183,8 @@ def _stage_peers(root: Sequence, components: list[PlannedComponent]
     return peers, stage_members
 
 
-def _plan_component(leaf: Leaf, defaults: Defaults) -> PlannedComponent:
+def _plan_component(leaf: Leaf, defaults: Defaults, after_run: bool = False
+                    ) -> PlannedComponent:
     step = leaf.step
     fn = step.fn
     signature, call = analyse(fn)
@@ -167,7 +206,11 @@ def _plan_component(leaf: Leaf, defaults: Defaults) -> PlannedComponent:
         executor=step.executor or defaults.executor,
         buffer_size=step.buffer_size or defaults.buffer_size,
         call=call,
-        binding=Binding(leaf.alias, leaf.position, signature, options, partial_keywords(fn)),
+        binding=Binding(leaf.alias, leaf.position, signature, options, partial_keywords(fn),
+                        gives_report=after_run),
+        in_process=is_in_process(step),
+        after_run=after_run,
+        executor_explicit=step.executor is not None,
     )
 
 

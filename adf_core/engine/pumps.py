@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from adf_core.engine.attempts import deadline
+from adf_core.engine.attempts import backoff, deadline
+from adf_core.engine.counting import records_in as records_in_args
 from adf_core.engine.executors import run_in_own_thread
-from adf_core.engine.outcomes import caused_by
+from adf_core.engine.outcomes import cancelling, caused_by
 from adf_core.engine.plan import PlannedComponent
 from adf_core.engine.run_state import RunState
 from adf_core.engine.streams import AnyChannel, Channel, ConsumerGone, LoopChannel, Stream
@@ -78,16 +80,17 @@ class Pumps:
             channel.close()
 
     # producers ---------------------------------------------------------------------------
-    async def drain(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any]
-                    ) -> list[Any]:
+    async def drain(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any],
+                    ctx: Mapping[str, Any] | None = None) -> list[Any]:
         """A stream nobody reads: run it to the end within its stage, collecting its items
         (the next stage starts only after it, as for any other component)."""
         stream = Stream(comp.alias)
         self.run.streams[comp.alias] = stream
-        await self.pump(comp, stream, args, kwargs)
+        await self.pump(comp, stream, args, kwargs, ctx)
         return self.run.collected.pop(comp.alias)
 
-    def start(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any]) -> Stream:
+    def start(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any],
+              ctx: Mapping[str, Any] | None = None) -> Stream:
         """Start pumping a stream that the next stage reads; return its handle."""
         run = self.run
         stream = Stream(comp.alias)
@@ -97,72 +100,145 @@ class Pumps:
             stream.channels[consumer] = kind(run.loop, comp.buffer_size, consumer)
         run.streams[comp.alias] = stream
         assert run.tg is not None
-        run.tg.create_task(self.pump(comp, stream, args, kwargs))
+        run.tg.create_task(self.pump(comp, stream, args, kwargs, ctx))
         return stream
 
     async def pump(self, comp: PlannedComponent, stream: Stream, args: list[Any],
-                   kwargs: dict[str, Any]) -> None:
+                   kwargs: dict[str, Any], ctx: Mapping[str, Any] | None = None) -> None:
+        """Run a streaming component into its channels (or its sink).
+
+        An attempt that fails before its first item (the open/connect phase) is retried like
+        any other component; once an item has gone out, a retry is impossible. A component
+        that reads a stream is never retried (its input cannot be read twice).
+        """
         run = self.run
         events = run.events
         alias = comp.alias
         channels = list(stream.channels.values())
         sink: list[Any] | None = None if channels else []
+        retries = 0 if comp.stream_inputs else comp.retries
+        attempt = 1
         started = time.perf_counter()
-        run.info.statuses[alias] = "running"
-        if events.info_on:
-            events.event("component.started", stage=comp.stage, component=alias, attempt=1,
-                         executor=run.where(comp))
-        try:
-            async with deadline(comp.timeout):
-                if comp.is_async:
-                    await pump_async(comp.fn(*args, **kwargs), stream, channels, sink)
-                else:
-                    await self.pump_sync(comp, stream, channels, sink, args, kwargs)
-        except asyncio.CancelledError as exc:
-            for channel in channels:
-                channel.finish(exc)
-            raise
-        except Exception as exc:
-            for channel in channels:
-                channel.finish(exc)
-            run.info.settle(alias, "failed")
-            events.failed(comp, run.where(comp), 1, started, exc,
-                          consequence=caused_by(exc, RunAborted))
-            raise ComponentError(alias, comp.stage, 1, exc, comp.position) from exc
-        else:
-            for channel in channels:
-                channel.finish()
-        finally:
-            if comp.stream_inputs:
-                self.release_inputs(comp)
+        records_in = records_in_args(comp.binding, args, kwargs, ctx or run.ctx) \
+            if comp.counts_inputs else 0
+        while True:
+            attempt_started = time.perf_counter()
+            run.info.statuses[alias] = "running"
+            if events.info_on:
+                events.event("component.started", stage=comp.stage, component=alias,
+                             attempt=attempt, executor=run.where(comp))
+            state = _Attempt()
+            try:
+                async with deadline(comp.timeout):
+                    if comp.is_async:
+                        await pump_async(comp.fn(*args, **kwargs), stream, channels, sink)
+                    else:
+                        await self.pump_sync(comp, stream, channels, sink, args, kwargs, state)
+            except asyncio.CancelledError as exc:
+                for channel in channels:
+                    channel.finish(exc)
+                run.info.settle(alias, "cancelled")
+                self.ended(comp, "cancelled", started, records_in, stream)
+                raise
+            except Exception as exc:
+                consequence = caused_by(exc, RunAborted)
+                if (attempt <= retries and stream.items == 0 and state.ended
+                        and not consequence and not cancelling()):
+                    run.info.settle(alias, "retrying")
+                    delay = backoff(run, attempt)
+                    events.failed(comp, run.where(comp), attempt, attempt_started, exc,
+                                  retrying=delay)
+                    await asyncio.sleep(delay)
+                    attempt += 1
+                    continue
+                for channel in channels:
+                    channel.finish(exc)
+                run.info.settle(alias, "failed")
+                events.failed(comp, run.where(comp), attempt, attempt_started, exc,
+                              consequence=consequence)
+                self.ended(comp, "cancelled" if consequence else "failed", started, records_in,
+                           stream)
+                raise ComponentError(alias, comp.stage, attempt, exc, comp.position) from exc
+            else:
+                for channel in channels:
+                    channel.finish()
+            finally:
+                if comp.stream_inputs:
+                    self.release_inputs(comp)
+            break
         now = time.perf_counter()
         run.timings[alias] = now - started
         run.counts[alias] = stream.items
         run.info.counts[alias] = stream.records
+        if comp.stream_inputs:
+            records_in += self.records_read(comp)
+        run.records[alias] = (records_in, stream.records, 0)
         run.info.settle(alias, "finished")
         if sink is not None:
             run.collected[alias] = sink
         run.outputs[alias] = sink if sink is not None else stream
+        if stream.cut and run.info.failed():
+            # Its readers were cancelled or failed, so it stopped early: not a success.
+            run.ended_as[alias] = "cancelled"
+            if run.observers is not None:
+                run.observers.component_finished(run.info, alias, "cancelled", now - started,
+                                                 records_in, stream.records)
+            return
         if events.info_on:
-            events.event("component.finished", stage=comp.stage, component=alias, attempt=1,
-                         executor=run.where(comp), duration_ms=round((now - started) * 1000, 3),
-                         start=time.time() - (now - started),
+            events.event("component.finished", stage=comp.stage, component=alias,
+                         attempt=attempt, executor=run.where(comp),
+                         duration_ms=round((now - attempt_started) * 1000, 3),
+                         start=time.time() - (now - attempt_started),
                          thread=None if comp.is_async else f"adf-{alias}",
-                         items=stream.items, records=stream.records)
+                         records_in=records_in, records_out=stream.records,
+                         items=stream.items)
+        if run.observers is not None:
+            run.observers.component_finished(run.info, alias, "succeeded", now - started,
+                                             records_in, stream.records)
+
+    def ended(self, comp: PlannedComponent, status: str, started: float, records_in: int,
+              stream: Stream) -> None:
+        if comp.stream_inputs:
+            records_in += self.records_read(comp)
+        self.run.ended(comp, status, time.perf_counter() - started, records_in, stream.records)
+
+    def records_read(self, comp: PlannedComponent) -> int:
+        """The records a stream reader has taken from its streams so far."""
+        total = 0
+        for producer in comp.stream_inputs:
+            stream = self.run.streams.get(producer)
+            channel = stream.channels.get(comp.alias) if stream else None
+            if channel is not None:
+                total += channel.records
+        return total
 
     async def pump_sync(self, comp: PlannedComponent, stream: Stream,
                         channels: list[AnyChannel], sink: list[Any] | None, args: list[Any],
-                        kwargs: dict[str, Any]) -> None:
+                        kwargs: dict[str, Any], state: _Attempt) -> None:
         gen = comp.fn(*args, **kwargs)
 
         def abort() -> None:
-            for channel in channels:
-                channel.close()
+            state.stale = True
+            if stream.items:  # the producer may be blocked on a full channel: release it
+                for channel in channels:
+                    channel.close()
             if comp.stream_inputs:
                 self.release_inputs(comp, abort=True)
 
-        await run_in_own_thread(pump_thread, [gen, stream, channels, sink],
+        state.ended = False  # pump_thread sets it again when its thread is done
+        await run_in_own_thread(pump_thread, [gen, stream, channels, sink, state],
                                 self.run.defaults.thread_grace, abort, name=f"adf-{comp.alias}")
+
+
+class _Attempt:
+    """One attempt of a sync stream: given up (``stale``) by a cancel, and whether its
+    thread has ended (only then may a retry start, or two generators would race)."""
+
+    __slots__ = ("ended", "stale")
+
+    def __init__(self) -> None:
+        self.stale = False
+        self.ended = True  # async generators end with their attempt
 
 
 async def pump_async(agen: Any, stream: Stream, channels: list[AnyChannel],
@@ -176,7 +252,7 @@ async def pump_async(agen: Any, stream: Stream, channels: list[AnyChannel],
                     stream.count(item)
                     await put(item)
             except ConsumerGone:
-                pass
+                stream.cut = True
             return
         async for item in agen:
             stream.count(item)
@@ -193,16 +269,19 @@ async def pump_async(agen: Any, stream: Stream, channels: list[AnyChannel],
                 except ConsumerGone:
                     pass
             if not live:
+                stream.cut = True
                 break
     finally:
         await agen.aclose()
 
 
-def pump_thread(gen: Any, stream: Stream, channels: list[AnyChannel], sink: list[Any] | None
-                ) -> None:
+def pump_thread(gen: Any, stream: Stream, channels: list[AnyChannel], sink: list[Any] | None,
+                state: _Attempt | None = None) -> None:
     """Drive a sync generator in its own thread, feeding every live channel (or the sink)."""
     try:
         for item in gen:
+            if state is not None and state.stale:
+                break  # this attempt was given up (timed out, cancelled): deliver nothing
             stream.count(item)
             if sink is not None:
                 sink.append(item)
@@ -217,6 +296,11 @@ def pump_thread(gen: Any, stream: Stream, channels: list[AnyChannel], sink: list
                 except ConsumerGone:
                     pass
             if not live:
+                stream.cut = True
                 break
     finally:
-        gen.close()
+        try:
+            gen.close()
+        finally:
+            if state is not None:
+                state.ended = True

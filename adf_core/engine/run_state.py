@@ -7,12 +7,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from adf_core.engine.definition import render
 from adf_core.engine.events import RunEvents
 from adf_core.engine.executors.per_run import RunExecutors
 from adf_core.engine.plan import Plan, PlannedComponent
 from adf_core.engine.run_info import RunInfo
 from adf_core.engine.streams import Stream
+from adf_core.observe.lifecycle import Observers
 
 
 class RunState:
@@ -26,6 +26,11 @@ class RunState:
         self.outputs: dict[str, Any] = {}
         self.timings: dict[str, float] = {}
         self.counts: dict[str, int] = {}
+        #: alias -> (records in, records out, records rejected), as components end
+        self.records: dict[str, tuple[int, int, int]] = {}
+        #: alias -> how it ended when not succeeded: failed or cancelled (a component with
+        #: records and no entry here succeeded)
+        self.ended_as: dict[str, str] = {}
         self.streams: dict[str, Stream] = {}
         self.collected: dict[str, list[Any]] = {}
         self.loop = asyncio.get_running_loop()
@@ -34,7 +39,9 @@ class RunState:
         self.events = RunEvents(run_id)
         self.executors = RunExecutors(plan, self.events)
         self.tg: asyncio.TaskGroup | None = None  # the run's task group, for stream pumps
-        self.info = RunInfo(run_id=run_id, flow=render(plan.root), started_at=time.time(),
+        #: the run's observers (None: nobody observes, and no work is done for them)
+        self.observers: Observers | None = None
+        self.info = RunInfo(run_id=run_id, flow=plan.expression, started_at=time.time(),
                             peers=plan.peers, can_start=self.can_start,
                             progress=self.progress)
 
@@ -47,6 +54,19 @@ class RunState:
         if self.semaphore is not None and self.semaphore.locked():
             return False
         return self.plan.threads.busy() < self.defaults.max_threads
+
+    def ended(self, comp: PlannedComponent, status: str, seconds: float, records_in: int,
+              records_out: int, rejected: int = 0) -> None:
+        """A component ended (``succeeded``, ``failed`` or ``cancelled``): keep its records and
+        tell the observers."""
+        self.records[comp.alias] = (records_in, records_out, rejected)
+        if status != "succeeded":
+            self.ended_as[comp.alias] = status
+            self.timings.setdefault(comp.alias, seconds)
+        observers = self.observers
+        if observers is not None:
+            observers.component_finished(self.info, comp.alias, status, seconds, records_in,
+                                         records_out)
 
     @staticmethod
     def where(comp: PlannedComponent) -> str:

@@ -14,12 +14,14 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from adf_core.engine import seams
 from adf_core.engine.attempts import Attempts
 from adf_core.engine.definition import Leaf, Node, Parallel, Sequence
 from adf_core.engine.outcomes import cancelling, flatten, pick_error
 from adf_core.engine.plan import Plan, PlannedComponent
 from adf_core.engine.pumps import Pumps
-from adf_core.engine.result import FlowResult
+from adf_core.engine.report import after_run_upstream, build_report
+from adf_core.engine.result import FlowResult, RecordTable
 from adf_core.engine.run_info import (
     register_run,
     reset_current_run,
@@ -29,7 +31,8 @@ from adf_core.engine.run_info import (
 from adf_core.engine.run_state import RunState
 from adf_core.engine.streams import Stream
 from adf_core.engine.taskgroups import TaskGroup
-from adf_core.errors import FlowError, MissingInputError
+from adf_core.errors import ComponentError, FlowError, MissingInputError
+from adf_core.observe.lifecycle import Observers
 
 
 def _equal(a: Any, b: Any) -> bool:
@@ -50,7 +53,7 @@ class _Scheduler:
     def __init__(self, run: RunState) -> None:
         self.run = run
         self.pumps = Pumps(run)
-        self.attempts = Attempts(run, self.pumps.release_inputs)
+        self.attempts = Attempts(run, self.pumps.release_inputs, self.pumps.records_read)
 
     async def top(self, root: Sequence) -> None:
         run = self.run
@@ -146,15 +149,15 @@ class _Scheduler:
             pumps.reject_foreign_streams(comp, args, kwargs)
         if comp.streaming:
             if not comp.subscribers:
-                return await pumps.drain(comp, args, kwargs)
-            return pumps.start(comp, args, kwargs)
+                return await pumps.drain(comp, args, kwargs, ctx)
+            return pumps.start(comp, args, kwargs, ctx)
         try:
             # Stream readers are not counted: holding a slot while a fan-out sibling waits
             # for one would stall the shared producer.
             if run.semaphore is None or comp.stream_inputs:
-                return await self.attempts(comp, args, kwargs)
+                return await self.attempts(comp, args, kwargs, ctx)
             async with run.semaphore:
-                return await self.attempts(comp, args, kwargs)
+                return await self.attempts(comp, args, kwargs, ctx)
         finally:
             if comp.stream_inputs:
                 pumps.release_inputs(comp)
@@ -172,39 +175,110 @@ def _delta(alias: str, value: Any) -> dict[str, Any]:
 
 async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | None = None
                   ) -> FlowResult:
-    """Run ``plan`` once with ``params`` as the initial context."""
+    """Run ``plan`` once with ``params`` as the initial context, then its after-run
+    components (on success and on failure)."""
     run = RunState(plan, params or {}, run_id or uuid.uuid4().hex[:12])
     scheduler = _Scheduler(run)
     events = run.events
+    observed = seams.observers(run.run_id)
+    if observed:
+        run.observers = Observers(observed, run.run_id)
     token = set_current_run(run.info)
     register_run(run.info)
     started = time.perf_counter()
     if events.info_on:
         events.event("flow.started", flow=run.info.flow)
-    status = "failed"
+    if run.observers is not None:
+        run.observers.run_started(run.info)
+    failure: BaseException | None = None
+    report: Mapping[str, Any] | None = None
+    after_errors: list[ComponentError] = []
     try:
         try:
-            async with TaskGroup() as tg:
-                run.tg = tg
-                await scheduler.top(plan.root)
-        except BaseExceptionGroup as group:
-            error = pick_error(plan, flatten(group))
-            if cancelling() and not isinstance(error, asyncio.CancelledError):
-                # Cancelled from outside: that is the outcome; what failed meanwhile is logged.
-                events.warning("flow.cancelled", error=str(error))
-                raise asyncio.CancelledError() from error
-            raise error from error.__cause__
-        status = "succeeded"
-    except asyncio.CancelledError:
-        status = "cancelled"
-        raise
+            try:
+                async with TaskGroup() as tg:
+                    run.tg = tg
+                    await scheduler.top(plan.root)
+            except BaseExceptionGroup as group:
+                error = pick_error(plan, flatten(group))
+                if cancelling() and not isinstance(error, asyncio.CancelledError):
+                    # Cancelled from outside: that is the outcome; what failed meanwhile is
+                    # logged.
+                    events.warning("flow.cancelled", error=str(error))
+                    raise asyncio.CancelledError() from error
+                raise error from error.__cause__
+        except (Exception, asyncio.CancelledError) as exc:
+            failure = exc
+        report = build_report(run, "failed" if failure is not None else "succeeded", failure,
+                              time.perf_counter() - started,
+                              _redactor(plan) if failure is not None else None)
+        if plan.after_run:
+            after_errors = await _after_run(scheduler, report)
     finally:
         reset_current_run(token)
         unregister_run(run.info)
         await run.executors.close()
-        events.finished_flow(status, started)
+        status = "failed" if failure is not None or report is None else "succeeded"
+        events.finished_flow(status, started, report["error"] if report else None)
+        if run.observers is not None and report is not None:
+            run.observers.run_finished(run.info, report)
+    if failure is not None:
+        # What a caller (the CLI's --json) may still want to know about a failed run.
+        known = {"run_id": run.run_id, "report": report, "records": RecordTable(run.records),
+                 "timings": run.timings, "after_run_errors": after_errors}
+        for name, value in known.items():
+            setattr(failure, name, value)
+        for error in after_errors:
+            failure.add_note(f"after the run: {error}")
+        raise failure
     ctx = run.ctx
     for alias, items in run.collected.items():
         if isinstance(ctx.get(alias), Stream):
             ctx[alias] = items
-    return FlowResult(ctx, run.outputs, run.timings, run.counts, run.run_id)
+    for comp in plan.after_run:  # their returns land in the context like a last stage's
+        if comp.alias in run.outputs:
+            ctx.update(_delta(comp.alias, run.outputs[comp.alias]))
+    return FlowResult(ctx, run.outputs, run.timings, run.counts, run.run_id, run.records,
+                      report, after_errors)
+
+
+async def _after_run(scheduler: _Scheduler, report: Mapping[str, Any]) -> list[ComponentError]:
+    """Run the after-run components, concurrently, in a task of their own (so that a flow
+    cancelled from outside still tells its status; a second cancel stops them too). Their
+    failures are logged and returned, never raised."""
+    run = scheduler.run
+    if run.events.info_on:
+        run.events.event("stage.started", stage=run.plan.after_run[0].stage, after_run=True)
+
+    async def one(comp: PlannedComponent) -> ComponentError | None:
+        try:
+            upstream = after_run_upstream(run, comp.after_upstream)
+            args, kwargs = comp.binding.bind(run.ctx, upstream, report)
+        except MissingInputError as exc:
+            run.info.settle(comp.alias, "failed")
+            run.events.failed(comp, run.where(comp), 0, time.perf_counter(), exc)
+            run.ended(comp, "failed", 0.0, 0, 0)
+            return ComponentError(comp.alias, comp.stage, 0, exc, comp.position)
+        try:
+            if comp.streaming:
+                await scheduler.pumps.drain(comp, args, kwargs, run.ctx)
+            else:
+                await scheduler.attempts(comp, args, kwargs, run.ctx)
+        except ComponentError as exc:
+            return exc
+        return None
+
+    async def all_of_them() -> list[ComponentError]:
+        found = await asyncio.gather(*(one(comp) for comp in run.plan.after_run))
+        return [error for error in found if error is not None]
+
+    return await asyncio.get_running_loop().create_task(all_of_them())
+
+
+def _redactor(plan: Plan) -> Any:
+    """Hide the secrets of the flow's options in the report's error line."""
+    from adf_core.observe.secrets import Redactor
+
+    redactor = Redactor()
+    redactor.learn({c.alias: dict(c.options) for c in plan.components})
+    return redactor.text

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from adf_core.data.records import batched as batched  # re-exported: adf_core.batched
 from adf_core.data.records import unbatched as unbatched
+from adf_core.engine.counting import item_records
 from adf_core.errors import FlowError, RunAborted
 
 T = TypeVar("T")
@@ -38,7 +39,7 @@ class _ChannelBase:
     """State shared by both channel kinds; items, end of stream, consumer gone."""
 
     __slots__ = ("_closed", "_done", "_error", "_getter", "_items", "_loop", "_low",
-                 "_maxsize", "_putter", "consumer", "read")
+                 "_maxsize", "_putter", "consumer", "read", "records")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, maxsize: int, consumer: str = "") -> None:
         self._loop = loop
@@ -53,7 +54,8 @@ class _ChannelBase:
         self._error: BaseException | None = None
         self._closed = False
         self.consumer = consumer
-        self.read = 0
+        self.read = 0  # items taken by the consumer
+        self.records = 0  # records in them (a batch counts its rows)
 
     @property
     def closed(self) -> bool:
@@ -97,6 +99,7 @@ class LoopChannel(_ChannelBase):
             await fut
         item = items.popleft()
         self.read += 1
+        self.records += len(item) if type(item) is list else item_records(item)
         putter = self._putter
         if putter is not None and len(items) <= self._low:
             self._putter = None
@@ -203,6 +206,7 @@ class Channel(_ChannelBase):
                 if self._items:
                     item = self._items.popleft()
                     self.read += 1
+                    self.records += len(item) if type(item) is list else item_records(item)
                     self._after_get()
                     return item
                 if self._done or self._closed:
@@ -216,6 +220,7 @@ class Channel(_ChannelBase):
                 if self._items:
                     item = self._items.popleft()
                     self.read += 1
+                    self.records += len(item) if type(item) is list else item_records(item)
                     self._after_get()
                     return item
                 if self._done or self._closed:
@@ -296,18 +301,20 @@ class Stream:
     Consumers never see this object: each planned consumer receives its own reader.
     """
 
-    __slots__ = ("alias", "channels", "items", "records")
+    __slots__ = ("alias", "channels", "cut", "items", "records")
 
     def __init__(self, alias: str) -> None:
         self.alias = alias
         self.channels: dict[str, AnyChannel] = {}
         self.items = 0
         self.records = 0
+        self.cut = False  # it stopped early because every reader had gone
 
     def count(self, item: Any) -> None:
-        """One more item produced (a batch counts its records)."""
+        """One more item produced (a batch counts its records: a list its length, a columnar
+        batch its ``num_rows``)."""
         self.items += 1
-        self.records += len(item) if type(item) is list else 1
+        self.records += len(item) if type(item) is list else item_records(item)
 
     def reader_for(self, consumer: str, is_async: bool) -> AsyncReader | SyncReader:
         channel = self.channels[consumer]

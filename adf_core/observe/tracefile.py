@@ -4,7 +4,8 @@
 complete ("X") event per component attempt, on tracks that show the concurrency of the
 run: a track for the flow, lanes for its stages (streaming stages overlap), one lane per
 overlapping coroutine on the event loop, one track per worker thread, and lanes for process
-or Dask executors. Spans on one track never overlap.
+or Dask executors. Spans on one track never overlap. Each slice carries the component's
+status, ``records_in`` and ``records_out`` (and ``items`` for streams).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 
 PID = 1
 FLOW_TID = 1
-_ENDS = {"component.finished": "ok", "component.failed": "failed", "component.retrying": "failed"}
+_ENDS = {"component.finished": "succeeded", "component.failed": "failed",
+         "component.retrying": "failed"}
 _GROUPS = {
     "stages": (100, "stages"), "loop": (200, "event loop"), "threads": (300, "thread"),
     "other": (400, "executor"),
@@ -69,7 +71,7 @@ class TraceCollector:
             start = fields.get("start") or self._started.get(key, now)
             duration_ms = fields.get("duration_ms")
             duration = duration_ms / 1000 if duration_ms is not None else max(now - start, 0.0)
-            extra = {k: fields[k] for k in ("items", "records", "error")
+            extra = {k: fields[k] for k in ("records_in", "records_out", "items", "error")
                      if fields.get(k) is not None}
             self.spans.append(
                 Span(

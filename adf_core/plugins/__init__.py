@@ -1,8 +1,9 @@
 """The plugin layer: hook specifications, the plugin manager, the component registry and
 component metadata.
 
-Importing it hands the engine a name resolver and the plugins' executor factories (see
-:mod:`adf_core.engine.seams`); nothing is loaded until a name is resolved.
+Importing it hands the engine a name resolver, the plugins' executor factories and the
+run observer made of the lifecycle hooks (see :mod:`adf_core.engine.seams`); nothing is
+loaded until a name is resolved or a run starts.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from adf_core.plugins.manager import (
     register,
     strict_mode,
 )
+from adf_core.plugins.observers import HookObserver, observing, run_observers
 
 __all__ = [
     "GROUP",
     "HOOKS",
+    "HookObserver",
     "PluginError",
     "PluginManager",
     "PluginRecord",
@@ -35,6 +38,7 @@ __all__ = [
     "executor_factories",
     "get_plugin_manager",
     "load_plugins",
+    "observing",
     "register",
     "strict_mode",
 ]
@@ -46,4 +50,4 @@ def _resolve(name: str, kind: str) -> Callable[..., Any]:
     return resolve(name, kind)
 
 
-seams.install(_resolve, lambda: executor_factories())
+seams.install(_resolve, lambda: executor_factories(), run_observers)

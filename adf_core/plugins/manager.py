@@ -72,6 +72,12 @@ def get_plugin_manager() -> PluginManager:
     return _pm
 
 
+def loaded_plugin_manager() -> PluginManager | None:
+    """The process-wide plugin manager if something has loaded it already, else None (it is
+    never loaded just to be looked at)."""
+    return _pm
+
+
 def executor_factories(pm: PluginManager | None = None) -> dict[str, Callable[..., Any]]:
     """Executor factories from every plugin's ``adf_executors`` hook (a failing hook is
     recorded on its plugin, as a failed import is)."""

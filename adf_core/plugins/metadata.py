@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
+from adf_core.engine.markers import AFTER_RUN, IN_PROCESS, is_after_run
 from adf_core.observe.secrets import is_secret_name
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -45,6 +46,8 @@ class ComponentMeta:
     description: str | None = None
     options: Mapping[str, str] = field(default_factory=dict)
     secrets: frozenset[str] = frozenset()
+    after_run: bool = False
+    in_process: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ def component(
     description: str | None = None,
     options: Mapping[str, str] | None = None,
     secrets: Iterable[str] = (),
+    after_run: bool = False,
+    in_process: bool = False,
 ) -> Callable[[F], F]: ...
 def component(
     fn: Any = None,
@@ -95,17 +100,38 @@ def component(
     description: str | None = None,
     options: Mapping[str, str] | None = None,
     secrets: Iterable[str] = (),
+    after_run: bool = False,
+    in_process: bool = False,
 ) -> Any:
     """Attach metadata to a component: ``@component`` or ``@component(description=...)``.
 
     ``options`` maps a parameter name to its help text; ``secrets`` names parameters whose
-    values are redacted although their names do not look secret. The callable itself is
-    returned unchanged.
+    values are redacted although their names do not look secret. ``after_run=True``: the
+    component runs once the rest of the flow has ended and every commit has settled, on
+    success and on failure, and receives the reserved parameter ``report``; its failure never
+    fails the run. ``in_process=True``: the component must run in this process (it joins a
+    commit group, writes to this process's stdout, streams): under a flow-wide executor that
+    leaves the process it stays on threads. The callable itself is returned unchanged.
     """
-    meta = ComponentMeta(description, dict(options or {}), frozenset(secrets))
-
     def attach(target: F) -> F:
-        setattr(target, ATTRIBUTE, meta)
+        # Stacked component(...) calls add up: @component(secrets=...) above
+        # @component(in_process=True) keeps both.
+        before: ComponentMeta = getattr(target, ATTRIBUTE, None) or ComponentMeta()
+        meta = ComponentMeta(description or before.description,
+                             {**before.options, **(options or {})},
+                             before.secrets | frozenset(secrets),
+                             before.after_run or bool(after_run),
+                             before.in_process or bool(in_process))
+        try:
+            setattr(target, ATTRIBUTE, meta)
+            if after_run:
+                setattr(target, AFTER_RUN, True)
+            if in_process:
+                setattr(target, IN_PROCESS, True)
+        except (AttributeError, TypeError):
+            raise TypeError(
+                f"component(...) cannot mark {target!r}: it takes no attributes; decorate "
+                "the function itself") from None
         return target
 
     return attach if fn is None else attach(fn)
@@ -133,7 +159,7 @@ def declared_secrets(fn: Any) -> frozenset[str]:
 
 def describe(fn: Callable[..., Any], name: str, kind: str) -> ComponentInfo:
     """Read a component's metadata from its signature, docstring and ``component(...)``."""
-    from adf_core.engine.binding import RESERVED
+    from adf_core.engine.binding import REPORT, RESERVED
     from adf_core.engine.callables import call_kind, signature_of
 
     meta: ComponentMeta = getattr(fn, ATTRIBUTE, None) or ComponentMeta()
@@ -142,8 +168,9 @@ def describe(fn: Callable[..., Any], name: str, kind: str) -> ComponentInfo:
     docs = {**option_docs(doc), **meta.options}
     options = []
     reads_upstream = False
+    reserved = (*RESERVED, REPORT) if is_after_run(fn) else RESERVED
     for param in signature_of(fn).parameters.values():
-        if param.name in RESERVED or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+        if param.name in reserved or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
             reads_upstream = reads_upstream or param.name == "upstream"
             continue
         default = REQUIRED if param.default is param.empty else param.default
@@ -154,6 +181,10 @@ def describe(fn: Callable[..., Any], name: str, kind: str) -> ComponentInfo:
         )
     description = meta.description or doc.split("\n\n", 1)[0].replace("\n", " ")
     mode = MODES.get(call_kind(fn), call_kind(fn))
+    if is_after_run(fn):
+        mode += ", after the run"
+    if meta.in_process:
+        mode += ", in this process"
     return ComponentInfo(
         name, kind, description, doc, tuple(options), _target(fn), mode, reads_upstream
     )

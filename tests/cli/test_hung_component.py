@@ -38,5 +38,6 @@ def test_adf_reports_and_exits_while_an_abandoned_thread_still_runs(tmp_path: Pa
     elapsed = time.monotonic() - started
     assert done.returncode == 1
     assert "component 'hang' (stage 2) failed: TimeoutError" in done.stderr
-    assert '"event": "component.waiting"' in done.stderr
+    assert '"event": "component.abandoned"' in done.stderr
+    assert '"event": "component.waiting"' not in done.stderr  # the grace (0.3 s) is below 1 s
     assert elapsed < 60, "the process did not wait for the 120 s sleep"

@@ -42,9 +42,9 @@ def _can_build_wheels() -> bool:
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A venv with the project, adf-plugin-hello and the unruly plugins installed
-    (adf-plugin-broken raises on import, adf-plugin-exits calls sys.exit(), adf-plugin-sloppy
-    returns unusable entries beside good ones).
+    """A venv with the project, adf-plugin-hello, adf-plugin-observer and the unruly plugins
+    installed (adf-plugin-broken raises on import, adf-plugin-exits calls sys.exit(),
+    adf-plugin-sloppy returns unusable entries beside good ones).
 
     The venv sees this interpreter's site-packages through a ``.pth`` file (pluggy, click,
     structlog, setuptools), below its own, so nothing is downloaded.
@@ -70,7 +70,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sources = [_copy(ROOT, base / "src" / "project")]
     sources += [_copy(DISTS / name, base / "src" / name)
                 for name in ("adf-plugin-hello", "adf-plugin-broken", "adf-plugin-exits",
-                             "adf-plugin-sloppy")]
+                             "adf-plugin-sloppy", "adf-plugin-observer")]
     subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
          "--no-build-isolation", "--no-index", *map(str, sources)],
@@ -191,3 +191,42 @@ def test_unusable_hook_entries_are_refused_and_the_good_ones_kept(venv: Path,
     good = adf(venv, "run", "tally | sink", "-o", f"sink.path={out}", SLOPPY_MARK=str(mark))
     assert good.returncode == 0, good.stderr
     assert out.read_text() == "1" and mark.exists()
+
+
+def test_an_installed_plugin_observes_runs_through_the_lifecycle_hooks(venv: Path,
+                                                                        tmp_path: Path) -> None:
+    log = tmp_path / "observed.jsonl"
+    out = tmp_path / "greetings.txt"
+    args = ["run", "people=hello | shout | out=hello", "-o", "people.names=ada,grace",
+            "-o", f"out.path={out}", "--json", "-q"]
+    done = adf(venv, *args, ADF_OBSERVER_LOG=str(log))
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads(done.stdout)["run_id"]
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [line["hook"] for line in lines] == [
+        "run_started", "component_finished", "component_finished", "component_finished",
+        "run_finished"]
+    assert {line["run_id"] for line in lines} == {run_id}
+    finished = {line["alias"]: line for line in lines if line["hook"] == "component_finished"}
+    assert {a: (f["status"], f["records_in"], f["records_out"]) for a, f in finished.items()} \
+        == {"people": ("succeeded", 0, 2), "shout": ("succeeded", 2, 2),
+            "out": ("succeeded", 2, 0)}
+    assert lines[-1]["status"] == "succeeded" and lines[-1]["error"] is None
+    assert lines[-1]["components"]["shout"]["records_out"] == 2
+
+    log.unlink()
+    broken = adf(venv, *args[:-2], "--log-format", "json", ADF_OBSERVER_LOG=str(log),
+                 ADF_OBSERVER_FAIL="1")
+    assert broken.returncode == 0, "a failing observer never fails the run"
+    assert out.read_text() == "HELLO, ADA\nHELLO, GRACE\n"
+    failures = [json.loads(x) for x in broken.stderr.splitlines()
+                if '"observer.failed"' in x]
+    assert len(failures) == 3 and failures[0]["observer"] == "observer"
+    assert failures[0]["hook"] == "adf_component_finished"
+    assert "the observer broke" in failures[0]["error"]
+    assert [json.loads(x)["hook"] for x in log.read_text().splitlines()] == [
+        "run_started", "run_finished"]
+
+    blocked = adf(venv, *args, ADF_OBSERVER_LOG=str(log), ADF_DISABLE_PLUGINS="observer")
+    assert blocked.returncode == 0
+    assert len(log.read_text().splitlines()) == 2, "a blocked plugin observes nothing"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
 from pathlib import Path
@@ -57,18 +58,21 @@ def test_no_live_view_when_stderr_is_not_a_tty(invoke: Any, tmp_path: Path) -> N
     assert result.exit_code == 0 and "\x1b[K" not in result.output
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
-def test_live_view_on_a_terminal(tmp_path: Path) -> None:
+def _run_on_a_terminal(args: list[str], *, stdout_on_terminal: bool, cwd: Path | None = None,
+                      extra_path: str = "") -> tuple[int, str]:
+    """Run ``adf`` with stderr (and maybe stdout) on a pseudo-terminal; return the exit code
+    and everything the terminal received."""
     import pty
     import subprocess
 
     primary, secondary = pty.openpty()
-    env = {**os.environ, "PYTHONPATH": f"{PLUGINS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    path = os.pathsep.join(p for p in (str(PLUGINS), extra_path,
+                                       os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "COLUMNS": "200"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "adf_core.cli", "run",
-         "adf_sample_basic:slow | adf_sample_basic:jsonl", "-o", "slow.seconds=1",
-         "-o", f"jsonl.path={tmp_path / 'o'}", "-q"],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=secondary, env=env,
+        [sys.executable, "-m", "adf_core.cli", "run", *args],
+        stdin=subprocess.DEVNULL, stdout=secondary if stdout_on_terminal else subprocess.DEVNULL,
+        stderr=secondary, env=env, cwd=cwd,
     )
     os.close(secondary)
     chunks = []
@@ -80,11 +84,84 @@ def test_live_view_on_a_terminal(tmp_path: Path) -> None:
         if not data:
             break
         chunks.append(data)
-    assert proc.wait(timeout=60) == 0
+    code = proc.wait(timeout=60)
     os.close(primary)
-    screen = b"".join(chunks).decode()
+    return code, b"".join(chunks).decode()
+
+
+def _screen(raw: str) -> list[str]:
+    """What a terminal shows for ``raw``: carriage returns go back to the start of the line,
+    ESC[K erases to its end, newlines move down (enough of a terminal for these tests)."""
+    import re
+
+    lines: list[str] = []
+    line: list[str] = []
+    column = 0
+    for token in re.findall(r"\x1b\[[0-9;]*[A-Za-z]|\r\n|.", raw, flags=re.S):
+        if token in ("\n", "\r\n"):
+            lines.append("".join(line))
+            line, column = [], 0
+        elif token == "\r":
+            column = 0
+        elif token == "\x1b[K":
+            del line[column:]
+        elif token.startswith("\x1b["):
+            continue  # colours
+        else:
+            if column < len(line):
+                line[column] = token
+            else:
+                line.append(token)
+            column += 1
+    lines.append("".join(line))
+    return lines
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_live_view_on_a_terminal(tmp_path: Path) -> None:
+    code, screen = _run_on_a_terminal(
+        ["adf_sample_basic:slow | adf_sample_basic:jsonl", "-o", "slow.seconds=1",
+         "-o", f"jsonl.path={tmp_path / 'o'}"], stdout_on_terminal=False)
+    assert code == 0
     assert "running 1: slow" in screen
-    assert screen.endswith(CLEAR)
+    assert CLEAR + "adf " in screen  # the status line was drawn...
+    assert "adf " not in _screen(screen)[-1]  # ...and erased at the end
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_no_live_view_under_quiet(tmp_path: Path) -> None:
+    code, screen = _run_on_a_terminal(
+        ["adf_sample_basic:slow | adf_sample_basic:jsonl", "-o", "slow.seconds=1",
+         "-o", f"jsonl.path={tmp_path / 'o'}", "-q"], stdout_on_terminal=False)
+    assert code == 0
+    assert "\x1b[K" not in screen and "running 1" not in screen
+
+
+TICKS = """
+import time
+
+def ticks(count: int = 8):
+    for number in range(count):
+        time.sleep(0.15)
+        yield [{"tick": number, "text": "x" * 30}]
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+@pytest.mark.parametrize("fmt", ["jsonl", "json"])
+def test_the_live_line_never_cuts_records_printed_on_the_same_terminal(tmp_path: Path,
+                                                                        fmt: str) -> None:
+    (tmp_path / "tick_job.py").write_text(TICKS)
+    code, raw = _run_on_a_terminal(
+        ["tick_job:ticks | stdout", "-o", f"stdout.format={fmt}", "--log-format", "json"],
+        stdout_on_terminal=True, cwd=tmp_path, extra_path=str(tmp_path))
+    assert code == 0, raw
+    assert CLEAR + "adf " in raw, "the status line was drawn while records streamed"
+    data = [line for line in _screen(raw) if '"tick"' in line]
+    expected = [json.dumps({"tick": n, "text": "x" * 30}) for n in range(8)]
+    assert [line.rstrip(",") for line in data] == expected, "every record is intact, in order"
+    assert not any("adf " in line and "running" in line for line in _screen(raw)), \
+        "no status line is left on the screen"
 
 
 def test_status_line_counts_streamed_records_while_they_flow() -> None:
@@ -120,5 +197,5 @@ def test_status_line_counts_streamed_records_while_they_flow() -> None:
 def test_finished_components_keep_their_record_count() -> None:
     view = LiveView(io.StringIO(), width=200)
     view(None, "info", {"event": "component.started", "component": "src"})
-    view(None, "info", {"event": "component.finished", "component": "src", "records": 1234})
+    view(None, "info", {"event": "component.finished", "component": "src", "records_out": 1234})
     assert "records src 1,234" in view.line()

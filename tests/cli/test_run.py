@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -107,14 +108,22 @@ def test_json_output_for_success_and_failure(invoke: Any, tmp_path: Path) -> Non
     out = tmp_path / "o.jsonl"
     ok = invoke(["run", "numbers | jsonl", "-o", f"jsonl.path={out}", "--json", "-q"])
     data = json.loads(ok.stdout)
-    assert data["status"] == "ok" and data["flow"] == "numbers | jsonl"
-    assert [c["alias"] for c in data["components"]] == ["numbers", "jsonl"]
+    assert data["status"] == "succeeded" and data["flow"] == "numbers | jsonl"
+    assert re.fullmatch(r"[0-9a-f]{12}", data["run_id"])
+    assert [(c["alias"], c["status"], c["records_in"], c["records_out"])
+            for c in data["components"]] == [("numbers", "succeeded", 0, 3),
+                                              ("jsonl", "succeeded", 3, 0)]
     assert "written" in data["context_keys"]
+    assert data["after_run_errors"] == []
     assert ok.stderr == ""  # -q: no info events, no summary
     bad = invoke(["run", "numbers | fail | jsonl", "-o", "jsonl.path=x", "--json", "-q"])
     failed = json.loads(bad.stdout)
     assert failed["status"] == "failed" and failed["errors"][0]["component"] == "fail"
     assert failed["errors"][0]["stage"] == 2
+    assert re.fullmatch(r"[0-9a-f]{12}", failed["run_id"]), "a failed run names its run id"
+    assert failed["error"].startswith("component 'fail' (stage 2) failed")
+    assert [(c["alias"], c["status"]) for c in failed["components"]] == [
+        ("numbers", "succeeded"), ("fail", "failed"), ("jsonl", "skipped")]
 
 
 def test_retries_and_timeout_flags(invoke: Any) -> None:
@@ -133,7 +142,7 @@ def test_dry_run_validates_prints_the_plan_and_runs_nothing(invoke: Any, tmp_pat
     assert result.exit_code == 0, result.output
     assert not out.exists()
     assert "flow: src=numbers | plus_one | jsonl" in result.output
-    assert "threads, retries=2, timeout=None" in result.output
+    assert "threads, retries: 2, timeout: -" in result.output
     assert "dry run: nothing was run" in result.output
     data = json.loads(invoke(["run", "numbers | jsonl", "-o", "jsonl.path=x", "--dry-run",
                               "--json"]).output)

@@ -50,8 +50,9 @@ def test_a_successful_run_emits_every_event_with_run_id_stage_and_component(even
         (1, "load"), (2, "check"), (3, "store")]
     assert [e["executor"] for e in finished] == ["loop", "threads", "threads"]
     for event in finished:
-        assert event["duration_ms"] >= 0 and event["items"] is None
+        assert event["duration_ms"] >= 0
         assert abs(event["start"] - time.time()) < 60  # epoch seconds
+    assert [(e["records_in"], e["records_out"]) for e in finished] == [(0, 2), (2, 0), (0, 0)]
     assert finished[0]["thread"] is None  # a coroutine runs on the loop
     done = named(events, "flow.finished")[0]
     assert done["status"] == "succeeded" and done["duration_ms"] >= 0
@@ -122,17 +123,19 @@ def test_streams_report_their_item_count(events):
     assert result["total"] == 6
     by_name = {e["component"]: e for e in named(events, "component.finished")}
     assert by_name["numbers"]["items"] == 3
+    assert by_name["numbers"]["records_out"] == 6, "records, not batches"
+    assert by_name["total"]["records_in"] == 6
 
 
-def test_a_cancelled_flow_says_it_waits_for_a_thread(events):
+def _cancel_while_in_thread(seconds: float, **settings: float) -> None:
     in_thread = threading.Event()
 
     def blocking() -> None:
         in_thread.set()
-        time.sleep(0.1)
+        time.sleep(seconds)
 
     async def main() -> None:
-        task = asyncio.create_task(DataFlow(blocking)())
+        task = asyncio.create_task(DataFlow(blocking, **settings)())
         while not in_thread.is_set():
             await asyncio.sleep(0.005)
         task.cancel()
@@ -140,9 +143,27 @@ def test_a_cancelled_flow_says_it_waits_for_a_thread(events):
             await task
 
     asyncio.run(main())
+
+
+def test_a_cancelled_component_that_returns_at_once_is_not_reported_as_waited_for(events):
+    _cancel_while_in_thread(0.1)
+    assert named(events, "component.waiting") == []
+    done = named(events, "flow.finished")[0]
+    assert done["status"] == "failed" and done["error"] == "cancelled"
+
+
+def test_a_cancelled_flow_says_it_waits_for_a_thread_that_outlives_a_second(events):
+    _cancel_while_in_thread(1.6)
     waiting = named(events, "component.waiting")
     assert len(waiting) == 1 and waiting[0]["component"] == "blocking"
-    assert named(events, "flow.finished")[0]["status"] == "cancelled"
+    assert named(events, "component.abandoned") == []
+
+
+def test_a_thread_that_outlives_the_grace_period_is_abandoned(events):
+    _cancel_while_in_thread(1.5, thread_grace=0.2)
+    assert named(events, "component.waiting") == []
+    abandoned = named(events, "component.abandoned")
+    assert len(abandoned) == 1 and abandoned[0]["component"] == "blocking"
 
 
 def test_info_events_filtered_out_still_let_errors_through(structlog_clean):

@@ -122,6 +122,14 @@ def numbers(n: int = 3) -> Any:
     yield from range(n)
 
 
+def commits(where: int) -> int:
+    from adf_core import commit_group
+
+    with commit_group("a file") as ready:
+        ready()
+    return where
+
+
 # --- used by the tests themselves --------------------------------------------------------
 
 def alive(pid: int) -> bool:

@@ -196,14 +196,45 @@ def test_async_components_keep_running_on_the_loop_thread() -> None:
     assert seen == [threading.main_thread().name]
 
 
-def test_a_flow_wide_executor_leaves_streaming_components_on_threads() -> None:
-    def total(numbers: Any) -> dict[str, int]:  # reads a stream: stays on a thread here
+def test_a_flow_wide_executor_refuses_streams_it_cannot_move_naming_them() -> None:
+    def total(numbers: Any) -> dict[str, int]:
+        return {"total": sum(numbers)}
+
+    with pytest.raises(FlowDefinitionError) as producer:
+        DataFlow((step(jobs.numbers, options={"n": 4}), total), executor="processes")
+    with pytest.raises(FlowDefinitionError) as reader:
+        DataFlow((step(jobs.numbers, options={"n": 4}, executor="threads"), total),
+                 executor="processes")
+
+    assert "'numbers' (stage 1) cannot run on executor 'processes': it streams" in str(
+        producer.value)
+    assert "'total' (stage 2) cannot run on executor 'processes': it reads the stream of " \
+        "'numbers'" in str(reader.value)
+    assert "executor='threads'" in str(reader.value)
+
+
+def test_components_declared_in_process_stay_on_threads_under_a_flow_wide_executor() -> None:
+    from adf_core import component
+
+    @component(in_process=True)
+    def total(numbers: Any) -> dict[str, Any]:
         return {"total": sum(numbers), "reader": threading.current_thread().name}
 
-    flow = DataFlow((step(jobs.numbers, options={"n": 4}), total, jobs.where),
-                    executor="processes")
-    by_alias = {c.alias: c.executor for c in flow.components}
-    assert by_alias == {"numbers": "threads", "total": "threads", "where": "processes"}
+    @component(in_process=True)
+    def numbers(n: int) -> Any:
+        yield from range(n)
+
+    flow = DataFlow((step(numbers, options={"n": 4}), total, jobs.where), executor="processes")
+    by_alias = {c.alias: (c.executor, c.executor_note) for c in flow.components}
+    assert by_alias["numbers"] == ("threads", "stays in this process: it streams (a "
+                                   "generator), and streams stay in this process")
+    assert by_alias["total"][0] == "threads" and "reads the stream" in by_alias["total"][1]
+    assert by_alias["where"] == ("processes", None)
     result = flow.run()
     assert result["total"] == sum(range(4))
     assert result["where"] != os.getpid(), "the plain component ran in a worker process"
+
+
+def test_a_component_joining_a_commit_group_is_refused() -> None:
+    with pytest.raises(FlowDefinitionError, match=r"'commits' .* joins a commit group"):
+        DataFlow((jobs.where, step(jobs.commits, executor="processes")))

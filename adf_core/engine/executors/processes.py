@@ -34,7 +34,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from adf_core.engine.executors.remote import pickle_problem, portable, worker_count
-from adf_core.engine.executors.threads import run_failing
+from adf_core.engine.executors.threads import WAIT_NOTICE_S, run_failing
 
 _HINT = ("define it at module level in an importable module (lambdas and nested functions "
          "cannot be sent to a process), or run it with executor='threads'")
@@ -125,8 +125,20 @@ class ProcessExecutor:
         if on_cancel is not None:
             on_cancel()
         waiter = asyncio.wrap_future(inner)
-        await asyncio.wait([waiter, pool.killed], timeout=self.grace,
-                           return_when=asyncio.FIRST_COMPLETED)
+        first = min(WAIT_NOTICE_S, self.grace)
+        try:
+            await asyncio.wait([waiter, pool.killed], timeout=first,
+                               return_when=asyncio.FIRST_COMPLETED)
+            if not (waiter.done() or pool.killed.done()) and self.grace > first:
+                waiting = getattr(on_cancel, "waiting", None)
+                if waiting is not None:
+                    waiting()
+                await asyncio.wait([waiter, pool.killed], timeout=self.grace - first,
+                                   return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            waiter.cancel()  # cancelled again while waiting: give it up now
+            pool.retired = True
+            raise
         if waiter.done():
             late = None if waiter.cancelled() else waiter.exception()
             if late is not None and not isinstance(late, BrokenProcessPool) and run_failing():

@@ -47,8 +47,13 @@ def pickle_problem(fn: Callable[..., Any], dumps: Callable[[Any], bytes], where:
 
 
 def portable(args: list[Any], kwargs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
-    """Arguments that pickle: the read-only ``context`` mapping becomes a plain dict."""
+    """Arguments that pickle: the read-only ``context`` mapping becomes a plain dict, without
+    the handles of streams (only the stage right after a stream reads it, in this process)."""
+    from adf_core.engine.streams import Stream
+
     def plain(value: Any) -> Any:
-        return dict(value) if isinstance(value, MappingProxyType) else value
+        if isinstance(value, MappingProxyType):
+            return {k: v for k, v in value.items() if not isinstance(v, Stream)}
+        return value
 
     return [plain(v) for v in args], {k: plain(v) for k, v in kwargs.items()}

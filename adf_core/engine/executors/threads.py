@@ -57,6 +57,11 @@ class ThreadExecutor:
             self._pool().shutdown(wait=False, cancel_futures=True)
 
 
+#: How long a cancelled call may take to return before ``component.waiting`` is logged:
+#: components that stop at once are not reported as waited for.
+WAIT_NOTICE_S = 1.0
+
+
 async def await_thread(inner: concurrent.futures.Future[Any], grace: float,
                        on_cancel: Callable[[], None] | None = None,
                        on_abandon: Callable[[], None] | None = None) -> Any:
@@ -64,7 +69,10 @@ async def await_thread(inner: concurrent.futures.Future[Any], grace: float,
 
     A thread cannot be interrupted. If it fails on its own while we wait and the run is
     already failing (a sibling's error cancelled us), its error is reported too; otherwise
-    the cancellation is the outcome.
+    the cancellation is the outcome. ``on_cancel`` is called at once; its optional methods
+    ``waiting()`` once the work has outlived :data:`WAIT_NOTICE_S` (when the grace period is
+    longer) and ``abandoned()`` when it is given up. A second cancellation while we wait
+    gives the work up at once (a second Ctrl-C must not hang on a thread).
     """
     try:
         return await asyncio.wrap_future(inner)
@@ -74,10 +82,18 @@ async def await_thread(inner: concurrent.futures.Future[Any], grace: float,
         if on_cancel is not None:
             on_cancel()
         waiter = asyncio.wrap_future(inner)
-        done, _ = await asyncio.wait([waiter], timeout=grace)
+        try:
+            done = await _returned(waiter, min(WAIT_NOTICE_S, grace))
+            if not done and grace > WAIT_NOTICE_S:
+                _tell(on_cancel, "waiting")
+                done = await _returned(waiter, grace - WAIT_NOTICE_S)
+        except asyncio.CancelledError:
+            done = False  # cancelled again while waiting: give it up now
         if not done:
             global _abandoned
             _abandoned += 1
+            waiter.add_done_callback(_retrieve)  # no "exception was never retrieved" later
+            _tell(on_cancel, "abandoned")
             if on_abandon is not None:
                 on_abandon()
             raise
@@ -85,6 +101,24 @@ async def await_thread(inner: concurrent.futures.Future[Any], grace: float,
         if late is not None and run_failing():
             raise late from late.__cause__  # keeps its own cause chain
         raise
+
+
+async def _returned(waiter: asyncio.Future[Any], seconds: float) -> bool:
+    if seconds <= 0:
+        return waiter.done()
+    done, _ = await asyncio.wait([waiter], timeout=seconds)
+    return bool(done)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def _tell(notice: Any, what: str) -> None:
+    method = getattr(notice, what, None)
+    if method is not None:
+        method()
 
 
 _abandoned = 0

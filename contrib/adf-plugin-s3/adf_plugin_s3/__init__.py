@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from adf_core import hookimpl
+from adf_core import component, hookimpl
 from adf_plugin_s3.destination import S3Written, s3_destination
 from adf_plugin_s3.formats import S3RecordError
 from adf_plugin_s3.source import s3_source
@@ -29,3 +29,9 @@ def adf_sources() -> dict[str, Callable[..., Any]]:
 def adf_destinations() -> dict[str, Callable[..., Any]]:
     """The ``s3`` destination: writes objects."""
     return {"s3": s3_destination}
+
+
+# Both stay in this process under a flow-wide executor that leaves it (DESIGN 11): the source
+# streams, and the destination commits together with the other destinations of its stage.
+for _component in (s3_source, s3_destination):
+    component(in_process=True)(_component)
