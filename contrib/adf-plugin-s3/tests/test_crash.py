@@ -168,9 +168,7 @@ def test_sigkill_leaves_old_or_new_targets_and_the_next_run_removes_the_staging(
 
 SIGNALS = [
     pytest.param(signal.SIGINT, 130, id="SIGINT"),
-    pytest.param(signal.SIGTERM, 143, id="SIGTERM", marks=pytest.mark.xfail(
-        strict=True, reason="adf handles SIGTERM like SIGINT only with the signal work of "
-        "issue 10 (branch trust); remove this mark once it is merged")),
+    pytest.param(signal.SIGTERM, 143, id="SIGTERM"),
 ]
 
 
