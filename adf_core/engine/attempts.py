@@ -19,9 +19,10 @@ from typing import Any
 from adf_core.engine.executors import run_in_own_thread
 from adf_core.engine.outcomes import cancelling, caused_by
 from adf_core.engine.plan import PlannedComponent
+from adf_core.engine.reporting import reset_reporter, set_reporter
 from adf_core.engine.run_info import set_current_component
 from adf_core.engine.run_state import RunState
-from adf_core.errors import ComponentError, RunAborted
+from adf_core.errors import ComponentError, RunAborted, RunPolicyError
 
 
 class Attempts:
@@ -55,13 +56,16 @@ class Attempts:
                 else:
                     async with deadline(comp.timeout) as limit:
                         value = await self.invoke(comp, args, kwargs, where, limit)
+                run.check_outcome(comp, value)
             except asyncio.CancelledError:
                 info.settle(alias, "cancelled")
                 raise
             except Exception as exc:
                 consequence = caused_by(exc, RunAborted)
-                if attempt <= retries and not consequence and not cancelling():
+                if attempt <= retries and not consequence and not cancelling() \
+                        and not caused_by(exc, RunPolicyError):
                     info.settle(alias, "retrying")
+                    run.rejects.restart(alias)  # the next attempt reads everything again
                     delay = self.backoff(attempt)
                     events.failed(comp, run.where(comp), attempt, attempt_started, exc,
                                   retrying=delay)
@@ -81,7 +85,8 @@ class Attempts:
                              attempt=attempt, executor=run.where(comp),
                              duration_ms=round((now - attempt_started) * 1000, 3),
                              start=time.time() - (now - attempt_started),
-                             thread=where[0] if where else None, items=None)
+                             thread=where[0] if where else None, items=None,
+                             records_rejected=run.rejects.count(alias))
             return value
 
     def backoff(self, attempt: int) -> float:
@@ -92,7 +97,11 @@ class Attempts:
                      where: list[str | None] | None = None,
                      limit: asyncio.Timeout | None = None) -> Any:
         if comp.is_async:
-            return await comp.fn(*args, **kwargs)
+            token = set_reporter(comp.alias)  # reject() and warn() know who calls
+            try:
+                return await comp.fn(*args, **kwargs)
+            finally:
+                reset_reporter(token)
         run = self.run
         notice = self.cancel_notice(comp, limit)
         if comp.stream_inputs:

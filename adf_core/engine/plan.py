@@ -10,8 +10,10 @@ from typing import Any
 
 from adf_core.engine.binding import Binding
 from adf_core.engine.callables import ASYNC, ASYNC_GEN, SYNC_GEN, analyse, partial_keywords
+from adf_core.engine.declared import declared
 from adf_core.engine.definition import Leaf, Node, Sequence, first_leaves, last_leaves, leaves
 from adf_core.engine.executors.pool import FlowThreads
+from adf_core.engine.rejects import check_max_errors, check_policy
 from adf_core.errors import FlowDefinitionError
 
 
@@ -28,6 +30,10 @@ class Defaults:
     executor_address: str | None = None
     thread_grace: float = 10.0
     retry_delay: float = 0.1
+    on_error: str = "fail"
+    max_errors: int | float | None = None
+    dead_letter: str | None = None
+    strict: bool = False
 
 
 @dataclass(eq=False)
@@ -48,6 +54,9 @@ class PlannedComponent:
     buffer_size: int
     call: str
     binding: Binding
+    on_error: str = "fail"  # bad-record policy: fail | skip | dead_letter
+    max_errors: int | float | None = None  # a count, or a fraction below 1 of records read
+    routes: bool = False  # returns records routed into context keys (``split``)
     stream_inputs: list[str] = field(default_factory=list)  # producer aliases read here
     subscribers: list[str] = field(default_factory=list)  # consumer aliases of this stream
 
@@ -142,6 +151,10 @@ def _plan_component(leaf: Leaf, defaults: Defaults) -> PlannedComponent:
     retries = defaults.retries if step.retries is None else step.retries
     timeout = defaults.timeout if step.timeout is None else step.timeout
     _check_settings(leaf, retries, timeout, step.buffer_size)
+    where = f"component {leaf.alias!r} ({leaf.position}): "
+    on_error = check_policy(defaults.on_error if step.on_error is None else step.on_error, where)
+    max_errors = check_max_errors(
+        defaults.max_errors if step.max_errors is None else step.max_errors, where)
     return PlannedComponent(
         alias=leaf.alias,
         name=step.ref or leaf.alias,
@@ -157,6 +170,9 @@ def _plan_component(leaf: Leaf, defaults: Defaults) -> PlannedComponent:
         buffer_size=step.buffer_size or defaults.buffer_size,
         call=call,
         binding=Binding(leaf.alias, leaf.position, signature, options, partial_keywords(fn)),
+        on_error=on_error,
+        max_errors=max_errors,
+        routes=bool(declared(fn, "routes", False)),
     )
 
 

@@ -17,6 +17,7 @@ from adf_core.engine.attempts import deadline
 from adf_core.engine.executors import run_in_own_thread
 from adf_core.engine.outcomes import caused_by
 from adf_core.engine.plan import PlannedComponent
+from adf_core.engine.reporting import reset_reporter, set_reporter
 from adf_core.engine.run_state import RunState
 from adf_core.engine.streams import AnyChannel, Channel, ConsumerGone, LoopChannel, Stream
 from adf_core.errors import ComponentError, FlowError, RunAborted
@@ -112,12 +113,14 @@ class Pumps:
         if events.info_on:
             events.event("component.started", stage=comp.stage, component=alias, attempt=1,
                          executor=run.where(comp))
-        try:
+        token = set_reporter(alias)  # reject() and warn() know who calls, on the loop or
+        try:                           # in the generator's thread (it copies the context)
             async with deadline(comp.timeout):
                 if comp.is_async:
                     await pump_async(comp.fn(*args, **kwargs), stream, channels, sink)
                 else:
                     await self.pump_sync(comp, stream, channels, sink, args, kwargs)
+            run.check_outcome(comp)  # before the end of the stream is told to its readers
         except asyncio.CancelledError as exc:
             for channel in channels:
                 channel.finish(exc)
@@ -133,6 +136,7 @@ class Pumps:
             for channel in channels:
                 channel.finish()
         finally:
+            reset_reporter(token)
             if comp.stream_inputs:
                 self.release_inputs(comp)
         now = time.perf_counter()
@@ -148,7 +152,8 @@ class Pumps:
                          executor=run.where(comp), duration_ms=round((now - started) * 1000, 3),
                          start=time.time() - (now - started),
                          thread=None if comp.is_async else f"adf-{alias}",
-                         items=stream.items, records=stream.records)
+                         items=stream.items, records=stream.records,
+                         records_rejected=run.rejects.count(alias))
 
     async def pump_sync(self, comp: PlannedComponent, stream: Stream,
                         channels: list[AnyChannel], sink: list[Any] | None, args: list[Any],

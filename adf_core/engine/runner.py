@@ -9,6 +9,7 @@ streams are :mod:`adf_core.engine.pumps`.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import uuid
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from adf_core.engine.definition import Leaf, Node, Parallel, Sequence
 from adf_core.engine.outcomes import cancelling, flatten, pick_error
 from adf_core.engine.plan import Plan, PlannedComponent
 from adf_core.engine.pumps import Pumps
+from adf_core.engine.rejects import RunRejects
 from adf_core.engine.result import FlowResult
 from adf_core.engine.run_info import (
     register_run,
@@ -140,6 +142,8 @@ class _Scheduler:
             run.info.settle(comp.alias, "failed")
             run.events.failed(comp, run.where(comp), 0, time.perf_counter(), exc)
             raise
+        if comp.max_errors is not None and run.rejects.fractional(comp.alias):
+            run.capture_inputs(comp, args, kwargs)
         if comp.stream_inputs:
             pumps.attach_readers(comp, args, kwargs)
         elif run.plan.has_streams:
@@ -182,7 +186,9 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
     if events.info_on:
         events.event("flow.started", flow=run.info.flow)
     status = "failed"
+    rejects = run.rejects
     try:
+        rejects.open()
         try:
             async with TaskGroup() as tg:
                 run.tg = tg
@@ -202,9 +208,26 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
         reset_current_run(token)
         unregister_run(run.info)
         await run.executors.close()
+        finish_rejects(rejects, status)
         events.finished_flow(status, started)
     ctx = run.ctx
     for alias, items in run.collected.items():
         if isinstance(ctx.get(alias), Stream):
             ctx[alias] = items
-    return FlowResult(ctx, run.outputs, run.timings, run.counts, run.run_id)
+    return FlowResult(ctx, run.outputs, run.timings, run.counts, run.run_id,
+                      rejected=rejects.counts(), warnings=list(run.warnings.items),
+                      dead_letters=rejects.dead_letters())
+
+
+def finish_rejects(rejects: RunRejects, status: str) -> None:
+    """Write the dead-letter file at the end of every run (a failed one too: it then holds
+    what was rejected before the failure). A failure to write it fails a run that succeeded."""
+    try:
+        rejects.write()
+    except FlowError as exc:
+        if status == "succeeded":
+            raise
+        rejects.close()
+        current = sys.exc_info()[1]
+        if current is not None:
+            current.add_note(str(exc))

@@ -1,0 +1,370 @@
+"""Bad records of one run: each component's policy, its error budget, the counts, and the
+dead-letter file.
+
+A component reports a record it cannot read or write with ``adf_core.rejects.reject``; its
+policy (``on_error``) decides: ``fail`` raises, ``skip`` counts the record, ``dead_letter``
+counts it and keeps it for the dead-letter file. ``max_errors`` bounds skipped plus
+dead-lettered records: a count is checked at every reject, a fraction (below 1) of the records
+the component read once its input is complete (when it finishes, and before it commits).
+Either way the run fails with :class:`~adf_core.errors.TooManyBadRecords`, so the commit
+groups roll back and nothing is committed.
+
+Dead letters are JSON lines (``component``, ``input``, ``position``, ``error``, ``record``,
+secrets redacted), spooled per component (memory first, disk past a few MiB; a retried
+attempt starts its spool again) and written at the end of the run, in definition order, to a
+temporary file that is renamed over the target: the file always describes the last run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from adf_core.data.encoding import dumps
+from adf_core.errors import BadRecordError, FlowDefinitionError, FlowError, TooManyBadRecords
+from adf_core.observe.secrets import MASK, is_secret_name, redact_text, url_passwords
+from adf_core.text import did_you_mean
+
+POLICIES = ("fail", "skip", "dead_letter")
+_SPOOL_BYTES = 4 * 1024 * 1024
+_SECRET_WORDS = ("password", "passwd", "secret", "token", "_key")
+# "password": "hunter2" inside a raw JSON line that could not be parsed
+_JSON_SECRET = re.compile(
+    r'("[^"\\]*(?:password|passwd|secret|token|_key)[^"\\]*"\s*:\s*)("(?:[^"\\]|\\.)*"|[^,}\s]+)',
+    re.IGNORECASE)
+
+
+def check_policy(value: Any, where: str = "") -> str:
+    """``value`` if it is a policy name; a FlowDefinitionError otherwise."""
+    if value in POLICIES:
+        return str(value)
+    hint = did_you_mean(value, POLICIES) if isinstance(value, str) else ""
+    raise FlowDefinitionError(
+        f"{where}on_error must be one of {', '.join(POLICIES)}, got {value!r}{hint}")
+
+
+def check_max_errors(value: Any, where: str = "") -> int | float | None:
+    """A count (an integer >= 0), a fraction (0 < f < 1), or None (no bound)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = int(text)
+        except ValueError:
+            try:
+                value = float(text)
+            except ValueError:
+                value = text
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, float) and 0 <= value < 1:
+        return value if value > 0 else 0
+    if isinstance(value, float) and value >= 1 and value.is_integer():
+        return int(value)
+    raise FlowDefinitionError(
+        f"{where}max_errors must be a count (an integer >= 0) or a fraction of the records "
+        f"read (0 < max_errors < 1), got {value!r}")
+
+
+def position_of(position: Any) -> dict[str, Any]:
+    """``17`` is ``{"record": 17}``; a mapping (``{"file": ..., "line": ...}``) is kept."""
+    if position is None:
+        return {}
+    if isinstance(position, int) and not isinstance(position, bool):
+        return {"record": position}
+    if isinstance(position, Mapping):
+        return dict(position)
+    raise TypeError(f"position must be a record number or a mapping, got {position!r}")
+
+
+def describe_error(error: BaseException | str) -> str:
+    if isinstance(error, BaseException):
+        return str(error) or type(error).__name__
+    return str(error)
+
+
+def where_text(input: str | None, position: Mapping[str, Any]) -> str:
+    """``orders.jsonl line 4`` / ``input 'src' record 17``, for messages."""
+    parts = []
+    if "file" in position:
+        parts.append(str(position["file"]))
+    elif input:
+        parts.append(f"input {input!r}")
+    parts += [f"{k} {v}" for k, v in position.items() if k != "file"]
+    return " ".join(parts)
+
+
+def as_exception(error: BaseException | str, input: str | None, position: Mapping[str, Any],
+                 component: str | None) -> BaseException:
+    """What ``fail`` raises: the component's own exception, or a BadRecordError naming the
+    place."""
+    if isinstance(error, BaseException):
+        return error
+    where = where_text(input, position)
+    return BadRecordError(f"{where}: {error}" if where else str(error), component=component,
+                          input=input, position=position)
+
+
+class Scrubber:
+    """Hides secrets in dead letters: fields with secret names, URL passwords, and the
+    secret option values of the flow wherever they appear."""
+
+    def __init__(self, options: Mapping[str, Mapping[str, Any]]) -> None:
+        values: set[str] = set()
+        for table in options.values():
+            for key, value in table.items():
+                self._learn(key, value, values)
+        self.values = sorted(values, key=len, reverse=True)
+        self._names: dict[str, bool] = {}
+
+    def _learn(self, key: str, value: Any, values: set[str]) -> None:
+        if isinstance(value, str):
+            if is_secret_name(key) and len(value) >= 3:
+                values.add(value)
+            values.update(p for p in url_passwords(value) if len(p) >= 3)
+        elif isinstance(value, Mapping):
+            for k, v in value.items():
+                self._learn(str(k), v, values)
+
+    def secret(self, name: str) -> bool:
+        found = self._names.get(name)
+        if found is None:
+            found = self._names[name] = is_secret_name(name)
+        return found
+
+    def text(self, text: str) -> str:
+        if "://" in text or "=" in text:
+            text = redact_text(text)
+        lowered = text.lower()
+        if '"' in text and any(word in lowered for word in _SECRET_WORDS):
+            text = _JSON_SECRET.sub(rf'\1"{MASK}"', text)
+        for value in self.values:
+            if value in text:
+                text = text.replace(value, MASK)
+        return text
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, bytes | bytearray):
+            return self.text(bytes(value).decode("utf-8", "backslashreplace"))
+        if isinstance(value, Mapping):
+            return {str(k): (MASK if self.secret(str(k)) and v not in (None, "") else
+                             self.value(v)) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v) for v in value]
+        return value
+
+
+class ComponentRejects:
+    """One component's policy, budget and bad records in one run."""
+
+    __slots__ = ("alias", "count", "first", "kept", "limit", "lock", "owner", "policy", "spool")
+
+    def __init__(self, owner: RunRejects, alias: str, policy: str, limit: int | float | None
+                 ) -> None:
+        self.owner = owner
+        self.alias = alias
+        self.policy = policy
+        self.limit = limit
+        self.count = 0
+        self.first: str | None = None
+        self.lock = threading.Lock()
+        self.spool: IO[bytes] | None = None
+        self.kept: list[dict[str, Any]] = []
+
+    def reject(self, record: Any, error: BaseException | str, position: Any,
+               input: str | None) -> None:
+        """Apply the policy to one bad record (see ``adf_core.rejects.reject``)."""
+        where = position_of(position)
+        if self.policy == "fail":
+            raise as_exception(error, input, where, self.alias)
+        with self.lock:
+            self.count += 1
+            count = self.count
+            if self.first is None:
+                place = where_text(input, where)
+                text = describe_error(error)
+                self.first = self.owner.scrub.text(f"{place}: {text}" if place else text)
+            if self.policy == "dead_letter":
+                self.owner.keep(self, record, error, where, input)
+        limit = self.limit
+        if limit is not None and not isinstance(limit, float) and count > limit:
+            raise TooManyBadRecords(self.alias, count, limit, first=self.first)
+
+    def restart(self) -> None:
+        """A new attempt reads everything again: forget the previous attempt's records."""
+        with self.lock:
+            self.count = 0
+            self.first = None
+            self.kept.clear()
+            if self.spool is not None:
+                self.spool.seek(0)
+                self.spool.truncate()
+
+
+class RunRejects:
+    """The bad records of one run, per component, and the dead-letter file."""
+
+    def __init__(self, policies: Iterable[tuple[str, str, int | float | None]],
+                 path: str | os.PathLike[str] | None, run_id: str,
+                 options: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self.slots = {alias: ComponentRejects(self, alias, policy, limit)
+                      for alias, policy, limit in policies}
+        self.order = list(self.slots)
+        self.path = Path(path) if path is not None else None
+        self.run_id = run_id
+        self.scrub = Scrubber(options or {})
+        self.written: Path | None = None
+        self._tmp: Path | None = None
+        #: ``alias -> records it read so far`` (its inputs; a source: what it produced plus
+        #: what it rejected), for fractional budgets; set by the run.
+        self.records_read: Callable[[str, int | None], int] = lambda alias, produced: \
+            (produced or 0) + self.count(alias)
+
+    # counts --------------------------------------------------------------------------------
+    def count(self, alias: str) -> int:
+        slot = self.slots.get(alias)
+        return slot.count if slot is not None else 0
+
+    def counts(self) -> dict[str, int]:
+        return {alias: slot.count for alias, slot in self.slots.items()}
+
+    def total(self) -> int:
+        return sum(slot.count for slot in self.slots.values())
+
+    def fractional(self, alias: str) -> bool:
+        slot = self.slots.get(alias)
+        return slot is not None and isinstance(slot.limit, float)
+
+    def restart(self, alias: str) -> None:
+        slot = self.slots.get(alias)
+        if slot is not None and slot.count:
+            slot.restart()
+
+    def check_budget(self, alias: str | None, produced: int | None = None) -> None:
+        """Raise TooManyBadRecords when ``alias`` rejected more than its fraction of what it
+        read. Call once its input is complete: when it finishes, and before it commits."""
+        slot = self.slots.get(alias) if alias is not None else None
+        if slot is None or not slot.count or not isinstance(slot.limit, float):
+            return
+        read = self.records_read(slot.alias, produced)
+        if slot.count > slot.limit * read:
+            raise TooManyBadRecords(slot.alias, slot.count, slot.limit, read=read,
+                                    first=slot.first)
+
+    # dead letters --------------------------------------------------------------------------
+    def keep(self, slot: ComponentRejects, record: Any, error: BaseException | str,
+             position: dict[str, Any], input: str | None) -> None:
+        """Keep one dead letter (the caller holds ``slot.lock``)."""
+        scrub = self.scrub
+        entry = {"component": slot.alias, "input": input, "position": position,
+                 "error": scrub.text(describe_error(error)), "record": scrub.value(record)}
+        if self.path is None:
+            slot.kept.append(entry)
+            return
+        if slot.spool is None:
+            slot.spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
+        slot.spool.write(dumps(entry).encode("utf-8", "backslashreplace") + b"\n")
+
+    def dead_letters(self) -> list[dict[str, Any]]:
+        """The dead letters kept in memory (a flow without a dead-letter path)."""
+        return [entry for alias in self.order for entry in self.slots[alias].kept]
+
+    def open(self) -> None:
+        """Create the temporary dead-letter file now, so that a path that cannot be written
+        fails the run before anything runs, not after the destinations committed."""
+        if self.path is None:
+            return
+        target = self.path
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.parent / f".{target.name}.adf-{self.run_id}.tmp"
+            tmp.touch()
+        except OSError as exc:
+            raise FlowError(f"cannot write the dead-letter file {str(target)!r}: "
+                            f"{exc.strerror or exc}") from None
+        self._tmp = tmp
+
+    def write(self) -> Path | None:
+        """Write every dead letter, in definition order, and rename the file into place."""
+        tmp = self._tmp
+        if tmp is None or self.path is None:
+            return None
+        self._tmp = None
+        try:
+            with open(tmp, "wb") as out:
+                for alias in self.order:
+                    spool = self.slots[alias].spool
+                    if spool is None:
+                        continue
+                    spool.seek(0)
+                    while chunk := spool.read(1 << 20):
+                        out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise FlowError(
+                f"cannot write the dead-letter file {str(self.path)!r}: {exc.strerror or exc}; "
+                f"{self.total()} bad records were not saved") from None
+        finally:
+            self.close()
+        self.written = self.path
+        return self.path
+
+    def close(self) -> None:
+        """Drop the spools and any temporary file left."""
+        for slot in self.slots.values():
+            if slot.spool is not None:
+                slot.spool.close()
+                slot.spool = None
+        if self._tmp is not None:
+            with contextlib.suppress(OSError):
+                self._tmp.unlink()
+            self._tmp = None
+
+
+def static_records(value: Any) -> int:
+    """Records in a dataset that can be counted without reading it: lists (of records or of
+    batches) and mappings of them; a stream counts 0 here (its producer counts it)."""
+    if isinstance(value, list | tuple):
+        if value and isinstance(value[0], list | tuple):
+            return sum(len(batch) for batch in value)
+        return len(value)
+    if isinstance(value, Mapping):
+        inner = [v for v in value.values() if v is not None]
+        if inner and all(isinstance(v, list | tuple | Mapping) for v in inner):
+            return sum(static_records(v) for v in inner)
+        return 1
+    rows = getattr(value, "num_rows", None)  # an Arrow record batch or table
+    return rows if isinstance(rows, int) else 0
+
+
+def bound_datasets(names: Iterable[str], args: list[Any], kwargs: Mapping[str, Any]
+                   ) -> list[Any]:
+    """The datasets a component was handed, as ``select_inputs`` picks them: the context
+    keys its ``input`` names, else every member of ``upstream``, else its dataset arguments."""
+    from adf_core.data.records import is_dataset
+
+    wanted = kwargs.get("input")
+    context = kwargs.get("context")
+    if wanted and isinstance(context, Mapping):
+        keys = [n.strip() for n in wanted.split(",")] if isinstance(wanted, str) else wanted
+        return [context[k] for k in keys if k in context]
+    upstream = kwargs.get("upstream")
+    if isinstance(upstream, Mapping):
+        return [v for v in upstream.values() if v is not None]
+    named = set(names)
+    found = [v for k, v in kwargs.items() if k in named and k not in ("context", "upstream")]
+    return [v for v in [*args, *found] if v is not None and not isinstance(v, str)
+            and is_dataset(v)]
