@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from adf_core.cli.common import echo_json, get_registry, table
+from adf_core.cli.validate import find_problems, probe, probe_rows, report_problems, show_probes
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from adf_core.cli.spec import FlowSpec
@@ -18,6 +20,25 @@ if TYPE_CHECKING:
     from adf_core.engine.result import FlowResult
     from adf_core.observe.secrets import Redactor
     from adf_core.plugins.registry import Registry
+
+
+class _MaxErrors(click.ParamType):
+    """A count (``5``) or a fraction below 1 (``0.01``)."""
+
+    name = "max_errors"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        from adf_core.engine.rejects import check_max_errors
+        from adf_core.errors import FlowDefinitionError
+
+        try:
+            return check_max_errors(value)
+        except FlowDefinitionError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+MAX_ERRORS = _MaxErrors()
 
 
 @click.command(short_help="Run a flow: an expression, tier flags or a pipeline file.")
@@ -59,14 +80,26 @@ if TYPE_CHECKING:
               help="Write a Chrome trace-event JSON of the run (open it in Perfetto).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result (or plan) as JSON.")
 @click.option("--dry-run", is_flag=True,
-              help="Validate everything and print the plan; run nothing.")
+              help="Validate everything, report every problem, print the plan; run nothing.")
+@click.option("--check", is_flag=True,
+              help="--dry-run, and open every connection (database, bucket, URL) too.")
+@click.option("--on-error", type=click.Choice(["fail", "skip", "dead_letter"]),
+              help="Bad records: fail the run (default), skip them, or dead-letter them.")
+@click.option("--max-errors", type=MAX_ERRORS, metavar="N|F",
+              help="Bad records a component may skip: a count, or a fraction below 1.")
+@click.option("--dead-letter", type=click.Path(dir_okay=False), metavar="PATH",
+              help="JSON-lines file of the bad records (implies --on-error dead_letter).")
+@click.option("--strict", is_flag=True, default=None,
+              help="Data warnings (e.g. split groups nobody reads) fail the run.")
 @click.pass_context
 def run(ctx: click.Context, expression: str | None, sources: str | None,
         transforms: tuple[str, ...], dests: str | None, pipeline_file: str | None,
         options: tuple[str, ...], params: tuple[str, ...], retries: int | None,
         timeout: float | None, executor: str | None, executor_address: str | None,
         max_concurrency: int | None, max_threads: int | None, log_format: str, verbose: int,
-        quiet: bool, trace_file: str | None, as_json: bool, dry_run: bool) -> None:
+        quiet: bool, trace_file: str | None, as_json: bool, dry_run: bool, check: bool,
+        on_error: str | None, max_errors: float | None, dead_letter: str | None,
+        strict: bool | None) -> None:
     """Run a flow: EXPR (e.g. "a, b | merge | c"), tier flags, or -f FILE.
 
     \b
@@ -85,15 +118,26 @@ def run(ctx: click.Context, expression: str | None, sources: str | None,
         options=options, params=params,
         defaults={"retries": retries, "timeout": timeout, "executor": executor,
                   "executor_address": executor_address, "max_concurrency": max_concurrency,
-                  "max_threads": max_threads},
+                  "max_threads": max_threads, "on_error": on_error, "max_errors": max_errors,
+                  "dead_letter": dead_letter, "strict": strict},
     )
     redactor = Redactor()
     redactor.learn(spec.options)
     redactor.learn({"params": spec.params})
     registry = get_registry(ctx)
+    problems = find_problems(spec, resolver(registry))
+    if problems:
+        report_problems(problems, spec, redactor, as_json=as_json)
+        ctx.exit(2)
     flow = build_flow(spec, registry, redactor, ctx)
-    if dry_run:
-        show_plan(flow, spec, registry, redactor, as_json)
+    if dry_run or check:
+        outcomes = probe(flow, spec) if check else None
+        show_plan(flow, spec, registry, redactor, as_json,
+                  checks=None if outcomes is None else probe_rows(outcomes, redactor))
+        if outcomes is not None and not as_json:
+            show_probes(outcomes, redactor)
+        if outcomes is not None and any(o.status == "failed" for o in outcomes):
+            ctx.exit(2)
         return
     verbosity = -1 if quiet else verbose
     trace_path = Path(trace_file) if trace_file else None
@@ -104,16 +148,23 @@ def run(ctx: click.Context, expression: str | None, sources: str | None,
             trace_file=trace_path, as_json=as_json)
 
 
-def build_flow(spec: FlowSpec, registry: Registry, redactor: Redactor,
-               ctx: click.Context | None = None) -> DataFlow:
-    """``DataFlow.parse`` with the registry's resolver; definition errors are usage errors."""
+def resolver(registry: Registry) -> Callable[[str, str], Any]:
+    """Names through the registry, ``module:attr`` by import."""
     from adf_core.engine.expression import import_reference
-    from adf_core.engine.flow import DataFlow
-    from adf_core.errors import FlowDefinitionError
 
     def resolve(name: str, kind: str) -> Any:
         return import_reference(name) if ":" in name else registry.resolve(name, kind)
 
+    return resolve
+
+
+def build_flow(spec: FlowSpec, registry: Registry, redactor: Redactor,
+               ctx: click.Context | None = None) -> DataFlow:
+    """``DataFlow.parse`` with the registry's resolver; definition errors are usage errors."""
+    from adf_core.engine.flow import DataFlow
+    from adf_core.errors import FlowDefinitionError
+
+    resolve = resolver(registry)
     try:
         return DataFlow.parse(spec.expression, resolver=resolve, options=spec.options,
                               settings=spec.settings, **spec.defaults)
@@ -138,12 +189,12 @@ def plan_rows(flow: DataFlow, registry: Registry, redactor: Redactor) -> list[di
 
 
 def show_plan(flow: DataFlow, spec: FlowSpec, registry: Registry, redactor: Redactor,
-              as_json: bool) -> None:
+              as_json: bool, checks: list[dict[str, Any]] | None = None) -> None:
     rows = plan_rows(flow, registry, redactor)
     params = redactor.mapping(spec.params)
     if as_json:
         echo_json({"flow": flow.expression, "params": params, "components": rows,
-                   "dry_run": True})
+                   "dry_run": True, **({} if checks is None else {"checks": checks})})
         return
     click.echo(f"flow: {redactor.text(flow.expression)}")
     if params:
@@ -205,23 +256,42 @@ def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, *, verbosity: in
         echo_json(redactor.value("result", summary))
     elif verbosity >= 0:
         rows = [[c["alias"], c["kind"], c["stage"], f"{c['seconds']:.3f}",
-                 "-" if c["items"] is None else c["items"]] for c in summary["components"]]
+                 "-" if c["items"] is None else c["items"], c["records_rejected"]]
+                for c in summary["components"]]
         click.echo(f"run {summary['run_id']} ok in {summary['seconds']:.3f}s", err=True)
-        click.echo(table(["ALIAS", "KIND", "STAGE", "SECONDS", "ITEMS"], rows), err=True)
+        click.echo(table(["ALIAS", "KIND", "STAGE", "SECONDS", "ITEMS", "REJECTED"], rows),
+                   err=True)
+        show_data_notes(summary, redactor)
 
 
 def result_summary(flow: DataFlow, result: FlowResult, seconds: float) -> dict[str, Any]:
     components = [
         {"alias": c.alias, "component": c.name, "kind": c.kind, "stage": c.stage,
          "seconds": round(float(result.timings.get(c.alias, 0.0)), 6),
-         "items": result.counts.get(c.alias)}
+         "items": result.counts.get(c.alias),
+         "records_rejected": result.rejected.get(c.alias, 0)}
         for c in flow.components
     ]
     return {
         "status": "ok", "run_id": result.run_id, "flow": flow.expression,
         "seconds": round(seconds, 6),
         "components": components, "context_keys": sorted(str(k) for k in result),
+        "records_rejected": sum(result.rejected.values()),
+        "dead_letter": flow.defaults.dead_letter, "warnings": result.warnings,
     }
+
+
+def show_data_notes(summary: dict[str, Any], redactor: Redactor) -> None:
+    """Below the summary table: data warnings and where the bad records went."""
+    for warning in summary["warnings"]:
+        who = f"{warning['component']}: " if warning.get("component") else ""
+        click.echo(redactor.text(f"warning: {who}{warning['message']}"), err=True)
+    rejected = summary["records_rejected"]
+    if rejected:
+        where = summary["dead_letter"]
+        kept = f"; dead letters in {where}" if where else ""
+        click.echo(f"{rejected} bad record{'s' if rejected != 1 else ''} rejected{kept}",
+                   err=True)
 
 
 def report_failure(exc: BaseException, redactor: Redactor, *, verbosity: int, as_json: bool,
@@ -238,6 +308,9 @@ def report_failure(exc: BaseException, redactor: Redactor, *, verbosity: int, as
     for error in errors:
         prefix = "error" if isinstance(error, FlowError) else f"error ({type(error).__name__})"
         click.echo(f"{prefix}: {redactor.text(str(error))}", err=True)
+    if flow.defaults.dead_letter:
+        click.echo(f"the bad records rejected before the failure are in "
+                   f"{flow.defaults.dead_letter}", err=True)
     if as_json:
         echo_json({
             "status": "failed", "flow": redactor.text(flow.expression),

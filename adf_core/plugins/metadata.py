@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
+from adf_core.engine.declared import ATTRIBUTE
 from adf_core.observe.secrets import is_secret_name
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -24,7 +25,6 @@ MODES = {
     "generator": "stream (thread)",
     "async-generator": "async stream",
 }
-ATTRIBUTE = "__adf_component__"
 _SECTION = re.compile(r"^(Args|Arguments|Parameters|Options|Keyword Args):\s*$")
 _GOOGLE_ITEM = re.compile(r"^(\*{0,2}\w+)\s*(?:\(([^)]*)\))?\s*:\s*(.*)$")
 _SPHINX_PARAM = re.compile(r"^:param\s+(?:[^:]*\s)?(\w+):\s*(.*)$")
@@ -45,6 +45,14 @@ class ComponentMeta:
     description: str | None = None
     options: Mapping[str, str] = field(default_factory=dict)
     secrets: frozenset[str] = frozenset()
+    #: static checks, run by ``--dry-run`` (see :mod:`adf_core.plugins.checks`)
+    check: tuple[Callable[..., Any], ...] = ()
+    #: opens the component's connection without moving data, run by ``--check``
+    probe: Callable[..., Any] | None = None
+    #: the context keys a returned dict may hold (None: read the return annotation)
+    returns: tuple[str, ...] | None = None
+    #: returns records routed into context keys: keys no later component reads are reported
+    routes: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,10 @@ def component(
     description: str | None = None,
     options: Mapping[str, str] | None = None,
     secrets: Iterable[str] = (),
+    check: Callable[..., Any] | Iterable[Callable[..., Any]] = (),
+    probe: Callable[..., Any] | None = None,
+    returns: Iterable[str] | None = None,
+    routes: bool = False,
 ) -> Callable[[F], F]: ...
 def component(
     fn: Any = None,
@@ -95,14 +107,26 @@ def component(
     description: str | None = None,
     options: Mapping[str, str] | None = None,
     secrets: Iterable[str] = (),
+    check: Callable[..., Any] | Iterable[Callable[..., Any]] = (),
+    probe: Callable[..., Any] | None = None,
+    returns: Iterable[str] | None = None,
+    routes: bool = False,
 ) -> Any:
     """Attach metadata to a component: ``@component`` or ``@component(description=...)``.
 
     ``options`` maps a parameter name to its help text; ``secrets`` names parameters whose
-    values are redacted although their names do not look secret. The callable itself is
-    returned unchanged.
+    values are redacted although their names do not look secret. ``check`` (one callable or
+    several) and ``probe`` are run by ``adf run --dry-run`` and ``--check`` (see
+    :mod:`adf_core.plugins.checks`); ``returns`` names the context keys a returned dict holds
+    (what later stages may read; by default the return annotation tells); ``routes=True``
+    says the returned keys are groups of records (``split``): a group no later component
+    reads is a data warning. The callable itself is returned unchanged.
     """
-    meta = ComponentMeta(description, dict(options or {}), frozenset(secrets))
+    checks = (check,) if callable(check) else tuple(check)
+    if isinstance(returns, str):
+        returns = (returns,)
+    meta = ComponentMeta(description, dict(options or {}), frozenset(secrets), checks, probe,
+                         None if returns is None else tuple(returns), routes)
 
     def attach(target: F) -> F:
         setattr(target, ATTRIBUTE, meta)
