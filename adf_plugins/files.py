@@ -6,8 +6,9 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
+from adf_core import component
 from adf_core.commit import commit_group
 from adf_core.data.formats import (
     FORMATS,
@@ -21,6 +22,7 @@ from adf_core.data.formats import (
 )
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
+from adf_plugins import checks
 from adf_plugins._common import Written
 
 __all__ = ["RecordError", "read_file", "write_file"]
@@ -42,9 +44,10 @@ def _format_of(path: str, format: str | None) -> str:
     return fmt
 
 
+@component(check=checks.input_paths)
 def read_file(
     path: str,
-    format: str | None = None,
+    format: Literal["csv", "jsonl", "ndjson", "json", "parquet"] | None = None,
     batch_size: int = 1000,
     encoding: str = "utf-8",
     delimiter: str = ",",
@@ -94,9 +97,10 @@ def _batches(handle: IO[bytes], fmt: str, path: str, batch_size: int,
         yield batch
 
 
+@component(check=checks.output_format)
 def write_file(
     path: str,
-    format: str | None = None,
+    format: Literal["csv", "jsonl", "ndjson", "json", "parquet"] | None = None,
     upstream: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
     input: list[str] | None = None,

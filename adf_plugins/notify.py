@@ -6,8 +6,10 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from adf_core import component
 from adf_core.hookspecs import hookimpl
 from adf_core.records import aiter_batches, select_inputs
+from adf_plugins import checks
 from adf_plugins._common import dumps, failed_components
 
 
@@ -21,6 +23,7 @@ def _text(summary: dict[str, Any]) -> str:
     return f"{run} {summary['status']}: {total:,} {noun}{detail}"
 
 
+@component(probe=checks.probe_webhook)
 async def notify(
     url: str | None = None,
     upstream: Mapping[str, Any] | None = None,

@@ -3,7 +3,7 @@
 import sys
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
@@ -51,7 +51,7 @@ def _table(records: list[dict[str, Any]], out: TextIO, max_width: int) -> None:
 
 
 def write_stdout(
-    format: str = "table",
+    format: Literal["table", "jsonl", "json"] = "table",
     upstream: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
     input: list[str] | None = None,
