@@ -134,8 +134,8 @@ def run(ctx: click.Context, expression: str | None, sources: str | None,
         outcomes = probe(flow, spec) if check else None
         show_plan(flow, spec, registry, redactor, as_json,
                   checks=None if outcomes is None else probe_rows(outcomes, redactor))
-        if outcomes is not None and not as_json:
-            show_probes(outcomes, redactor)
+        if outcomes is not None:
+            show_probes(outcomes, redactor, as_json=as_json)
         if outcomes is not None and any(o.status == "failed" for o in outcomes):
             ctx.exit(2)
         return

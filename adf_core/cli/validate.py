@@ -109,22 +109,24 @@ def probe(flow: DataFlow, spec: FlowSpec) -> list[ProbeOutcome]:
     return asyncio.run(probe_flow(flow, spec.params, timeout=float(timeout)))
 
 
-def show_probes(outcomes: list[ProbeOutcome], redactor: Redactor) -> None:
+def show_probes(outcomes: list[ProbeOutcome], redactor: Redactor, *, as_json: bool) -> None:
+    """A table of what was reached (not with ``--json``: it is in the plan), and every failed
+    connection as an error on stderr."""
     from adf_core.cli.common import table
 
-    if not outcomes:
-        click.echo("check: no component of this flow declares a connection to open")
-        return
-    rows = [[o.component, o.status, redactor.text(o.message)] for o in outcomes]
-    click.echo(table(["CHECKED", "STATUS", "DETAIL"], rows))
     failed = [o for o in outcomes if o.status == "failed"]
+    if not as_json and not outcomes:
+        click.echo("check: no component of this flow declares a connection to open")
+    elif not as_json:
+        rows = [[o.component, o.status, redactor.text(o.message)] for o in outcomes]
+        click.echo(table(["CHECKED", "STATUS", "DETAIL"], rows))
     if failed:
         for o in failed:
             where = ".".join(part for part in (o.component, o.option) if part)
             click.echo(f"error: {where}: {redactor.text(o.message)}", err=True)
         click.echo(f"check: {len(failed)} connection{'s' if len(failed) != 1 else ''} failed",
                    err=True)
-    else:
+    elif outcomes and not as_json:
         click.echo("check: every connection opened; nothing was read or written")
 
 

@@ -51,18 +51,18 @@ def unread_keys(plan: Plan, comp: PlannedComponent, keys: Iterable[str]) -> list
     """The keys ``comp`` returned that no later component reads.
 
     A later component reads a key when a parameter of its is named so, or its ``input``
-    option names it; one that takes ``context`` or ``**kwargs``, or takes ``upstream``
-    without an ``input`` option, may read anything (then nothing is reported).
+    option names it (a component with an ``input`` option reads those keys: the built-ins
+    take ``context`` only for them); one without an ``input`` option that takes ``context``,
+    ``upstream`` or ``**kwargs`` may read anything (then nothing is reported).
     """
     later = plan.components[plan.components.index(comp) + 1:]
     read: set[str] = set()
     for other in later:
         binding = other.binding
-        if binding.wants_context or binding.var_keyword:
-            return []
-        if "input" in other.options:
+        if other.options.get("input"):
             read.update(_names(other.options["input"]))
-        elif binding.wants_upstream or any(name == "input" for name, _ in binding.lookups):
+        elif binding.wants_context or binding.var_keyword or binding.wants_upstream or any(
+                name == "input" for name, _ in binding.lookups):
             return []
         read.update(name for name, _ in binding.lookups)
         read.update(name for name, source, _ in binding.positional if source == "key")

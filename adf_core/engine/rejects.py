@@ -192,7 +192,9 @@ class ComponentRejects:
             if self.first is None:
                 place = where_text(input, where)
                 text = describe_error(error)
-                self.first = self.owner.scrub.text(f"{place}: {text}" if place else text)
+                named = not place or text.startswith(place) or place.startswith(
+                    text.partition(":")[0])
+                self.first = self.owner.scrub.text(text if named else f"{place}: {text}")
             if self.policy == "dead_letter":
                 self.owner.keep(self, record, error, where, input)
         limit = self.limit

@@ -219,6 +219,7 @@ def _settings_problems(unit: Unit, engine: Mapping[str, Any]) -> list[Problem]:
             continue
         message = _setting_problem(key, value)
         if message:
+            message = message.removeprefix(f"{key} ").removeprefix(f"setting {key} ")
             problems.append(Problem(message, option=key, component=unit.alias))
     return problems
 
