@@ -18,6 +18,7 @@ temporary file that is renamed over the target: the file always describes the la
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import tempfile
@@ -26,14 +27,16 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from adf_core.data.encoding import dumps
+from adf_core.data.encoding import json_default
 from adf_core.errors import BadRecordError, FlowDefinitionError, FlowError, TooManyBadRecords
 from adf_core.observe.secrets import MASK, is_secret_name, redact_text, url_passwords
 from adf_core.text import did_you_mean
 
 POLICIES = ("fail", "skip", "dead_letter")
+#: one encoder for every dead letter (a dead letter is a plain tree: no circularity check)
+_encode = json.JSONEncoder(default=json_default, ensure_ascii=False, check_circular=False).encode
 _SPOOL_BYTES = 4 * 1024 * 1024
-_SECRET_WORDS = ("password", "passwd", "secret", "token", "_key")
+_SECRET_HINT = re.compile(r"password|passwd|secret|token|_key", re.IGNORECASE)
 # "password": "hunter2" inside a raw JSON line that could not be parsed
 _JSON_SECRET = re.compile(
     r'("[^"\\]*(?:password|passwd|secret|token|_key)[^"\\]*"\s*:\s*)("(?:[^"\\]|\\.)*"|[^,}\s]+)',
@@ -142,8 +145,7 @@ class Scrubber:
     def text(self, text: str) -> str:
         if "://" in text or "=" in text:
             text = redact_text(text)
-        lowered = text.lower()
-        if '"' in text and any(word in lowered for word in _SECRET_WORDS):
+        if '"' in text and _SECRET_HINT.search(text):
             text = _JSON_SECRET.sub(rf'\1"{MASK}"', text)
         for value in self.values:
             if value in text:
@@ -223,13 +225,21 @@ class RunRejects:
         self.order = list(self.slots)
         self.path = Path(path) if path is not None else None
         self.run_id = run_id
-        self.scrub = Scrubber(options or {})
+        self._options = options or {}
+        self._scrub: Scrubber | None = None
         self.written: Path | None = None
         self._tmp: Path | None = None
         #: ``alias -> records it read so far`` (its inputs; a source: what it produced plus
         #: what it rejected), for fractional budgets; set by the run.
         self.records_read: Callable[[str, int | None], int] = lambda alias, produced: \
             (produced or 0) + self.count(alias)
+
+    @property
+    def scrub(self) -> Scrubber:
+        """Built on the first bad record: a run without any pays nothing for it."""
+        if self._scrub is None:
+            self._scrub = Scrubber(self._options)
+        return self._scrub
 
     # counts --------------------------------------------------------------------------------
     def count(self, alias: str) -> int:
@@ -274,7 +284,7 @@ class RunRejects:
             return
         if slot.spool is None:
             slot.spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
-        slot.spool.write(dumps(entry).encode("utf-8", "backslashreplace") + b"\n")
+        slot.spool.write((_encode(entry) + "\n").encode("utf-8", "backslashreplace"))
 
     def dead_letters(self) -> list[dict[str, Any]]:
         """The dead letters kept in memory (a flow without a dead-letter path)."""
