@@ -183,9 +183,18 @@ def plan_rows(flow: DataFlow, registry: Registry, redactor: Redactor) -> list[di
             "stage": c.stage, "position": c.position, "alias": c.alias, "component": c.name,
             "kind": c.kind, "plugin": entry.provider if entry else None,
             "executor": c.executor, "retries": c.retries, "timeout": c.timeout,
+            "on_error": c.on_error, "max_errors": c.max_errors,
             "options": redactor.mapping(dict(c.options)),
         })
     return rows
+
+
+def policy_text(row: dict[str, Any]) -> str:
+    """``, on_error=skip, max_errors=5`` when a component does not simply fail."""
+    if row["on_error"] == "fail":
+        return ""
+    bound = "" if row["max_errors"] is None else f", max_errors={row['max_errors']:g}"
+    return f", on_error={row['on_error']}{bound}"
 
 
 def show_plan(flow: DataFlow, spec: FlowSpec, registry: Registry, redactor: Redactor,
@@ -201,7 +210,7 @@ def show_plan(flow: DataFlow, spec: FlowSpec, registry: Registry, redactor: Reda
         click.echo("params: " + ", ".join(f"{k}={v}" for k, v in params.items()))
     body = [
         [r["position"], r["alias"], r["component"], r["kind"], r["plugin"] or "-",
-         f"{r['executor']}, retries={r['retries']}, timeout={r['timeout']}",
+         f"{r['executor']}, retries={r['retries']}, timeout={r['timeout']}" + policy_text(r),
          ", ".join(f"{k}={v}" for k, v in r["options"].items()) or "-"]
         for r in rows
     ]
