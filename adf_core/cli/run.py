@@ -306,6 +306,7 @@ def show_data_notes(summary: dict[str, Any], redactor: Redactor) -> None:
 def report_failure(exc: BaseException, redactor: Redactor, *, verbosity: int, as_json: bool,
                    flow: DataFlow) -> None:
     """A short error on stderr (alias, stage, cause); the traceback only with ``-v``."""
+    import os
     import traceback
 
     from adf_core.errors import ComponentError, FlowError
@@ -317,9 +318,10 @@ def report_failure(exc: BaseException, redactor: Redactor, *, verbosity: int, as
     for error in errors:
         prefix = "error" if isinstance(error, FlowError) else f"error ({type(error).__name__})"
         click.echo(f"{prefix}: {redactor.text(str(error))}", err=True)
-    if flow.defaults.dead_letter:
-        click.echo(f"the bad records rejected before the failure are in "
-                   f"{flow.defaults.dead_letter}", err=True)
+    dead_letter = flow.defaults.dead_letter
+    if dead_letter and os.path.isfile(dead_letter) and os.path.getsize(dead_letter):
+        click.echo(f"the bad records rejected before the failure are in {dead_letter}",
+                   err=True)
     if as_json:
         echo_json({
             "status": "failed", "flow": redactor.text(flow.expression),
