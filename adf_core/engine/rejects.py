@@ -217,15 +217,17 @@ class ComponentRejects:
 class RunRejects:
     """The bad records of one run, per component, and the dead-letter file."""
 
-    def __init__(self, policies: Iterable[tuple[str, str, int | float | None]],
+    def __init__(self, policies: Mapping[str, tuple[str, int | float | None]],
                  path: str | os.PathLike[str] | None, run_id: str,
-                 options: Mapping[str, Mapping[str, Any]] | None = None) -> None:
-        self.slots = {alias: ComponentRejects(self, alias, policy, limit)
-                      for alias, policy, limit in policies}
-        self.order = list(self.slots)
+                 options: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None) -> None:
+        #: alias -> (on_error, max_errors), in definition order
+        self.policies = policies
+        #: alias -> its bad records, made on its first one (a clean run makes none)
+        self.slots: dict[str, ComponentRejects] = {}
+        self._made = threading.Lock()
         self.path = Path(path) if path is not None else None
         self.run_id = run_id
-        self._options = options or {}
+        self._options = options
         self._scrub: Scrubber | None = None
         self.written: Path | None = None
         self._tmp: Path | None = None
@@ -238,8 +240,25 @@ class RunRejects:
     def scrub(self) -> Scrubber:
         """Built on the first bad record: a run without any pays nothing for it."""
         if self._scrub is None:
-            self._scrub = Scrubber(self._options)
+            self._scrub = Scrubber(self._options() if self._options is not None else {})
         return self._scrub
+
+    def slot(self, alias: str | None) -> ComponentRejects | None:
+        """The bad records of ``alias`` (None: not a component of this run)."""
+        if alias is None:
+            return None
+        found = self.slots.get(alias)
+        if found is None and alias in self.policies:
+            with self._made:
+                found = self.slots.get(alias)
+                if found is None:
+                    policy, limit = self.policies[alias]
+                    found = self.slots[alias] = ComponentRejects(self, alias, policy, limit)
+        return found
+
+    def policy(self, alias: str | None) -> str | None:
+        spec = self.policies.get(alias) if alias is not None else None
+        return spec[0] if spec is not None else None
 
     # counts --------------------------------------------------------------------------------
     def count(self, alias: str) -> int:
@@ -247,14 +266,15 @@ class RunRejects:
         return slot.count if slot is not None else 0
 
     def counts(self) -> dict[str, int]:
-        return {alias: slot.count for alias, slot in self.slots.items()}
+        slots = self.slots
+        return {alias: slots[alias].count if alias in slots else 0 for alias in self.policies}
 
     def total(self) -> int:
         return sum(slot.count for slot in self.slots.values())
 
     def fractional(self, alias: str) -> bool:
-        slot = self.slots.get(alias)
-        return slot is not None and isinstance(slot.limit, float)
+        spec = self.policies.get(alias)
+        return spec is not None and isinstance(spec[1], float)
 
     def restart(self, alias: str) -> None:
         slot = self.slots.get(alias)
@@ -288,7 +308,8 @@ class RunRejects:
 
     def dead_letters(self) -> list[dict[str, Any]]:
         """The dead letters kept in memory (a flow without a dead-letter path)."""
-        return [entry for alias in self.order for entry in self.slots[alias].kept]
+        return [entry for alias in self.policies if alias in self.slots
+                for entry in self.slots[alias].kept]
 
     def open(self) -> None:
         """Create the temporary dead-letter file now, so that a path that cannot be written
@@ -313,8 +334,9 @@ class RunRejects:
         self._tmp = None
         try:
             with open(tmp, "wb") as out:
-                for alias in self.order:
-                    spool = self.slots[alias].spool
+                for alias in self.policies:
+                    slot = self.slots.get(alias)
+                    spool = slot.spool if slot is not None else None
                     if spool is None:
                         continue
                     spool.seek(0)

@@ -58,7 +58,7 @@ def reject(record: Any, error: BaseException | str, *, position: int | Mapping[s
     """
     run = current_run()
     rejects = run.rejects if run is not None else None
-    slot = rejects.slots.get(calling_component()) if rejects is not None else None
+    slot = rejects.slot(calling_component()) if rejects is not None else None
     if slot is None:
         raise as_exception(error, input, position_of(position), calling_component())
     slot.reject(record, error, position, input)
@@ -69,8 +69,8 @@ def current_policy() -> str:
     outside a run). A connector may take a faster path under ``fail``."""
     run = current_run()
     rejects = run.rejects if run is not None else None
-    slot = rejects.slots.get(calling_component()) if rejects is not None else None
-    return slot.policy if slot is not None else "fail"
+    policy = rejects.policy(calling_component()) if rejects is not None else None
+    return policy or "fail"
 
 
 def warn(message: str, **fields: Any) -> None:

@@ -38,8 +38,9 @@ class RunState:
         self.tg: asyncio.TaskGroup | None = None  # the run's task group, for stream pumps
         self.warnings = RunWarnings(self.defaults.strict, self.events.warning)
         self.rejects = RunRejects(
-            ((c.alias, c.on_error, c.max_errors) for c in plan.components),
-            self.defaults.dead_letter, run_id, {c.alias: c.options for c in plan.components})
+            {c.alias: (c.on_error, c.max_errors) for c in plan.components},
+            self.defaults.dead_letter, run_id,
+            lambda: {c.alias: c.options for c in plan.components})
         self.rejects.records_read = self.records_read
         #: alias -> records in its inputs so far (kept for fractional ``max_errors`` only)
         self.input_sizes: dict[str, Callable[[], int]] = {}
