@@ -125,7 +125,7 @@ def run(ctx: click.Context, expression: str | None, sources: str | None,
     redactor.learn(spec.options)
     redactor.learn({"params": spec.params})
     registry = get_registry(ctx)
-    problems = find_problems(spec, resolver(registry))
+    problems = find_problems(spec, resolver(registry), redactor)
     if problems:
         report_problems(problems, spec, redactor, as_json=as_json)
         ctx.exit(2)

@@ -26,14 +26,19 @@ if TYPE_CHECKING:
 PROBE_TIMEOUT = 10.0
 
 
-def find_problems(spec: FlowSpec, resolve: Resolver) -> list[Problem]:
+def find_problems(spec: FlowSpec, resolve: Resolver, redactor: Redactor) -> list[Problem]:
     """Every problem of the flow ``spec`` describes, in definition order."""
     from adf_core.plugins.checks import Problem
     from adf_core.plugins.validation import validate_expression
 
-    problems = validate_expression(
-        spec.expression, resolver=resolve, options=spec.options, settings=spec.settings,
-        params=spec.params, defaults=spec.defaults)
+    try:
+        problems = validate_expression(
+            spec.expression, resolver=resolve, options=spec.options, settings=spec.settings,
+            params=spec.params, defaults=spec.defaults)
+    except Exception as exc:  # a bug here must not keep a valid flow from running
+        click.echo(redactor.text(f"warning: the flow could not be validated before the run "
+                                 f"({type(exc).__name__}: {exc}); building it as is"), err=True)
+        problems = []
     path = spec.defaults.get("dead_letter")
     policies = [("flow", spec.defaults.get("on_error"))]
     policies += [(alias, table.get("on_error")) for alias, table in spec.settings.items()]
