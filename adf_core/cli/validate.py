@@ -45,7 +45,8 @@ def find_problems(spec: FlowSpec, resolve: Resolver, redactor: Redactor) -> list
     if path is None:
         for who, policy in policies:
             if policy == "dead_letter":
-                where = "--on-error" if who == "flow" else f"[settings.{who}] on_error"
+                where = ("the flow's on_error (--on-error or [settings])" if who == "flow"
+                         else f"[settings.{who}] on_error")
                 problems.append(Problem(
                     f"{where} is dead_letter, but there is no dead-letter file: give "
                     "--dead-letter PATH (or [settings] dead_letter = \"PATH\")"))

@@ -235,3 +235,37 @@ def test_a_valid_dry_run_prints_the_plan():
                  "-o", "us.path=examples/data/orders_us.jsonl", "-o", "out.path=o.jsonl")
     assert result.exit_code == 0, result.output
     assert "dry run: nothing was run" in result.output
+
+
+def slow_probe(options: dict[str, Any]) -> None:
+    import time
+
+    time.sleep(30)  # a connection that never answers: left behind on its daemon thread
+
+
+async def async_probe(options: dict[str, Any]) -> str:
+    if options["host"] == "down":
+        raise ConnectionRefusedError("connection refused")
+    return f"{options['host']} answered"
+
+
+@component(probe=slow_probe)
+def hangs(host: str = "x") -> None:
+    """Never answers."""
+
+
+@component(probe=async_probe)
+def pings(host: str) -> None:
+    """Answers, or not."""
+
+
+def test_a_probe_has_a_time_limit_and_may_be_a_coroutine():
+    import time
+
+    started = time.monotonic()
+    [late] = validate(DataFlow([hangs]), connect=True, timeout=0.3)
+    assert time.monotonic() - started < 5
+    assert str(late) == "hangs: no answer within 0.3 s"
+    assert validate(DataFlow([step(pings, options={"host": "up"})]), connect=True) == []
+    [down] = validate(DataFlow([step(pings, options={"host": "down"})]), connect=True)
+    assert str(down) == "pings: ConnectionRefusedError: connection refused"
