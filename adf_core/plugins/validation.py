@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import inspect
 import threading
 import types
@@ -447,10 +448,16 @@ async def _in_daemon_thread(fn: Callable[..., Any], *args: Any) -> Any:
     future: concurrent.futures.Future[Any] = concurrent.futures.Future()
 
     def target() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
         try:
-            future.set_result(fn(*args))
+            result = fn(*args)
         except BaseException as exc:
-            future.set_exception(exc)
+            with contextlib.suppress(concurrent.futures.InvalidStateError):
+                future.set_exception(exc)  # unless it was given up on (its time limit)
+        else:
+            with contextlib.suppress(concurrent.futures.InvalidStateError):
+                future.set_result(result)
 
     threading.Thread(target=target, name="adf-probe", daemon=True).start()
     return await asyncio.wrap_future(future)

@@ -240,7 +240,7 @@ def test_a_valid_dry_run_prints_the_plan():
 def slow_probe(options: dict[str, Any]) -> None:
     import time
 
-    time.sleep(30)  # a connection that never answers: left behind on its daemon thread
+    time.sleep(5)  # a connection that does not answer in time: left behind on its thread
 
 
 async def async_probe(options: dict[str, Any]) -> str:
@@ -264,7 +264,7 @@ def test_a_probe_has_a_time_limit_and_may_be_a_coroutine():
 
     started = time.monotonic()
     [late] = validate(DataFlow([hangs]), connect=True, timeout=0.3)
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 4  # it did not wait for the probe
     assert str(late) == "hangs: no answer within 0.3 s"
     assert validate(DataFlow([step(pings, options={"host": "up"})]), connect=True) == []
     [down] = validate(DataFlow([step(pings, options={"host": "down"})]), connect=True)
