@@ -35,6 +35,11 @@ _EXPORTS = {
     "MissingInputError": "adf_core.errors",
     "ComponentError": "adf_core.errors",
     "RunAborted": "adf_core.errors",
+    "BadRecordError": "adf_core.errors",
+    "TooManyBadRecords": "adf_core.errors",
+    "DataWarningError": "adf_core.errors",
+    "warn": "adf_core.engine.reporting",
+    "validate": "adf_core.plugins.validation",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -42,6 +47,7 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from adf_core.engine.commit import commit_group as commit_group
     from adf_core.engine.flow import DataFlow as DataFlow
+    from adf_core.engine.reporting import warn as warn
     from adf_core.engine.result import FlowResult as FlowResult
     from adf_core.engine.result import RecordCounts as RecordCounts
     from adf_core.engine.run_info import RunInfo as RunInfo
@@ -52,21 +58,25 @@ if TYPE_CHECKING:
     from adf_core.engine.streams import batched as batched
     from adf_core.engine.streams import collect as collect
     from adf_core.engine.streams import unbatched as unbatched
+    from adf_core.errors import BadRecordError as BadRecordError
     from adf_core.errors import ComponentError as ComponentError
+    from adf_core.errors import DataWarningError as DataWarningError
     from adf_core.errors import ExpressionSyntaxError as ExpressionSyntaxError
     from adf_core.errors import FlowDefinitionError as FlowDefinitionError
     from adf_core.errors import FlowError as FlowError
     from adf_core.errors import MissingInputError as MissingInputError
     from adf_core.errors import RunAborted as RunAborted
+    from adf_core.errors import TooManyBadRecords as TooManyBadRecords
     from adf_core.plugins.hookspecs import hookimpl as hookimpl
     from adf_core.plugins.metadata import component as component
+    from adf_core.plugins.validation import validate as validate
 
 
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'adf_core' has no attribute {name!r}")
-    if name == "DataFlow":
+    if name in ("DataFlow", "validate"):
         import_module("adf_core.plugins")  # installs the registry as the engine's resolver
     value = getattr(import_module(module), name)
     globals()[name] = value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextvars import ContextVar
 
 
@@ -48,8 +48,8 @@ class MissingInputError(FlowError, LookupError):
         keys = ", ".join(self.available) if self.available else "none"
         name = self.parameter
         if audience == "cli":
-            advice = (f"Set it with -o {self.component}.{name}=VALUE (this component) or "
-                      f"-p {name}=VALUE (the whole flow), or have an earlier stage return it.")
+            advice = f"Set it with {cli_advice(self.component, name)}, or have an earlier " \
+                "stage return it."
         else:
             advice = (f"Pass it in the params (flow.run({{{name!r}: ...}})), bind it as an "
                       f"option (step(fn, options={{{name!r}: ...}})), or have an earlier stage "
@@ -66,6 +66,12 @@ class MissingInputError(FlowError, LookupError):
 
 #: who reads error messages in this context: ``"python"`` (default) or ``"cli"``
 ADVICE: ContextVar[str] = ContextVar("adf_error_advice", default="python")
+
+
+def cli_advice(component: str, name: str) -> str:
+    """How an ``adf`` user sets a parameter a component needs (in a runtime error and in
+    what validation reports before the run)."""
+    return f"-o {component}.{name}=VALUE (this component) or -p {name}=VALUE (the whole flow)"
 
 
 class RunAborted(FlowError):
@@ -106,3 +112,47 @@ class ComponentError(FlowError):
             names = ", ".join(repr(e.component) for e in others)
             self.args = (f"{self.args[0]} (and {len(others)} more failed: {names})",)
         return self
+
+
+class BadRecordError(FlowError, ValueError):
+    """A record a component could not read or write, under ``on_error = "fail"``.
+
+    Raised by ``adf_core.rejects.reject`` when it is handed a message rather than an
+    exception; ``component``, ``input`` and ``position`` say where the record was.
+    """
+
+    def __init__(self, message: str, *, component: str | None = None, input: str | None = None,
+                 position: Mapping[str, object] | None = None) -> None:
+        self.component = component
+        self.input = input
+        self.position = dict(position or {})
+        super().__init__(message)
+
+
+class RunPolicyError(FlowError):
+    """Raised by a run's own policies (an error budget, a warning under strict): a retry
+    would meet it again, so none is made."""
+
+
+class TooManyBadRecords(RunPolicyError):
+    """A component rejected more records than its ``max_errors`` allows: the run fails and
+    nothing is committed."""
+
+    def __init__(self, component: str, rejected: int, limit: float, read: int | None = None,
+                 first: str | None = None) -> None:
+        self.component = component
+        self.rejected = rejected
+        self.limit = limit
+        self.read = read
+        if isinstance(limit, float) and limit < 1:
+            bound = f"max_errors={limit:g} ({limit * 100:g}% of the {read} records it read)"
+        else:
+            bound = f"max_errors={limit:g}"
+        example = f"; the first: {first}" if first else ""
+        super().__init__(
+            f"{component!r} rejected {rejected} bad record{'s' if rejected != 1 else ''}, more "
+            f"than {bound}: the run fails and nothing is committed{example}")
+
+
+class DataWarningError(RunPolicyError):
+    """A data warning (``adf_core.warn``) under ``strict``: the run fails instead."""

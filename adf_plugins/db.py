@@ -8,12 +8,14 @@ import datetime as dt
 import decimal
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from adf_core import component
+from adf_core.checks import exactly_one
 from adf_core.commit import commit_group
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
+from adf_plugins import checks
 from adf_plugins._common import Written, safe_url
 
 Record = dict[str, Any]
@@ -51,6 +53,8 @@ def _split_name(table: str) -> tuple[str | None, str]:
     return (schema or None), name
 
 
+@component(check=[exactly_one("query", "table"), checks.database_url],
+           probe=checks.probe_db_source)
 def read_db(
     url: str,
     query: str | None = None,
@@ -221,10 +225,11 @@ def _delete_keys(conn: Any, table: Any, batch: list[Record], key: list[str],
     return [record for _, record in latest.values()], [number for number, _ in latest.values()]
 
 
+@component(check=[checks.database_url, checks.upsert_key], probe=checks.probe_db_destination)
 def write_db(
     url: str,
     table: str,
-    mode: str = "append",
+    mode: Literal["append", "replace", "upsert"] = "append",
     key: list[str] | None = None,
     upstream: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,

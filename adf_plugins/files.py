@@ -6,7 +6,7 @@ import glob
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from adf_core import component, current_run
 from adf_core.commit import commit_group
@@ -20,16 +20,15 @@ from adf_core.data.formats import (
     is_gzip,
     read_batches,
 )
-from adf_core.data.tempfiles import sweep, temporary_file
+from adf_core.data.tempfiles import publish, sweep, temporary_file
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
+from adf_plugins import checks
 from adf_plugins._common import Written
 
 __all__ = ["RecordError", "read_file", "write_file"]
 
 Record = dict[str, Any]
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 def _format_of(path: str, format: str | None) -> str:
@@ -44,9 +43,10 @@ def _format_of(path: str, format: str | None) -> str:
     return fmt
 
 
+@component(check=checks.input_paths)
 def read_file(
     path: str,
-    format: str | None = None,
+    format: Literal["csv", "jsonl", "ndjson", "json", "parquet"] | None = None,
     batch_size: int = 1000,
     encoding: str = "utf-8",
     delimiter: str = ",",
@@ -96,9 +96,10 @@ def _batches(handle: IO[bytes], fmt: str, path: str, batch_size: int,
         yield batch
 
 
+@component(check=checks.output_format)
 def write_file(
     path: str,
-    format: str | None = None,
+    format: Literal["csv", "jsonl", "ndjson", "json", "parquet"] | None = None,
     upstream: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
     input: list[str] | None = None,
@@ -151,9 +152,7 @@ def write_file(
                     os.fsync(handle.fileno())
                 ready()
                 try:
-                    mode = target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_UMASK
-                    os.chmod(tmp_name, mode)
-                    os.replace(tmp_name, target)
+                    publish(tmp_name, target)
                 except OSError as exc:
                     raise _cannot_write(target, exc) from None
                 committed = True

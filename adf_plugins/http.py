@@ -5,7 +5,9 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urljoin
 
+from adf_core import component
 from adf_core.hookspecs import hookimpl
+from adf_plugins import checks
 from adf_plugins._common import safe_url
 
 Record = dict[str, Any]
@@ -104,6 +106,7 @@ def _pick(data: Any, path: str | None, url: str) -> Any:
     return data
 
 
+@component(probe=checks.probe_http)
 async def read_http(
     url: str,
     method: str = "GET",

@@ -9,6 +9,7 @@ from typing import Any
 from adf_core import component
 from adf_core.hookspecs import hookimpl
 from adf_core.records import aiter_batches, is_dataset
+from adf_plugins import checks
 from adf_plugins._common import dumps, failed_components
 
 
@@ -25,7 +26,7 @@ def _text(summary: dict[str, Any]) -> str:
     return text
 
 
-@component(after_run=True)
+@component(after_run=True, probe=checks.probe_webhook)
 async def notify(
     report: Mapping[str, Any] | None = None,
     url: str | None = None,

@@ -3,7 +3,7 @@
 import sys
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from adf_core import component
 from adf_core.hookspecs import hookimpl
@@ -52,7 +52,7 @@ def _table(records: list[dict[str, Any]], out: TextIO, max_width: int) -> None:
 
 
 def write_stdout(
-    format: str = "table",
+    format: Literal["table", "jsonl", "json"] = "table",
     upstream: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
     input: list[str] | None = None,

@@ -11,6 +11,7 @@ from typing import Any
 from adf_core import component
 from adf_core.hookspecs import hookimpl
 from adf_core.records import LabelledDatasets, iter_batches, select_inputs
+from adf_plugins import checks
 
 Record = dict[str, Any]
 
@@ -83,6 +84,7 @@ def merge(
         yield records[start : start + batch_size]
 
 
+@component(routes=True)
 def split(
     by: str,
     upstream: Mapping[str, Any] | None = None,
@@ -120,6 +122,7 @@ def split(
     return parts
 
 
+@component(check=checks.condition)
 def filter_records(
     where: str,
     upstream: Mapping[str, Any] | None = None,
@@ -160,6 +163,7 @@ def filter_records(
                 yield kept
 
 
+@component(returns=("added", "removed", "changed"))
 def compare(
     key: list[str],
     upstream: Mapping[str, Any] | None = None,

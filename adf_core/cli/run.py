@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from adf_core.cli.common import echo_json, get_registry, table
+from adf_core.cli.validate import find_problems, probe, probe_rows, report_problems, show_probes
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from adf_core.cli.spec import FlowSpec
@@ -18,6 +20,25 @@ if TYPE_CHECKING:
     from adf_core.engine.result import FlowResult
     from adf_core.observe.secrets import Redactor
     from adf_core.plugins.registry import Registry
+
+
+class _MaxErrors(click.ParamType):
+    """A count (``5``) or a fraction below 1 (``0.01``)."""
+
+    name = "max_errors"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        from adf_core.engine.rejects import check_max_errors
+        from adf_core.errors import FlowDefinitionError
+
+        try:
+            return check_max_errors(value)
+        except FlowDefinitionError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+MAX_ERRORS = _MaxErrors()
 
 
 @click.command(short_help="Run a flow: an expression, tier flags or a pipeline file.")
@@ -59,14 +80,26 @@ if TYPE_CHECKING:
               help="Write a Chrome trace-event JSON of the run (open it in Perfetto).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result (or plan) as JSON.")
 @click.option("--dry-run", is_flag=True,
-              help="Validate everything and print the plan; run nothing.")
+              help="Validate everything, report every problem, print the plan; run nothing.")
+@click.option("--check", is_flag=True,
+              help="--dry-run, and open every connection (database, bucket, URL) too.")
+@click.option("--on-error", type=click.Choice(["fail", "skip", "dead_letter"]),
+              help="Bad records: fail the run (default), skip them, or dead-letter them.")
+@click.option("--max-errors", type=MAX_ERRORS, metavar="N|F",
+              help="Bad records a component may skip: a count, or a fraction below 1.")
+@click.option("--dead-letter", type=click.Path(dir_okay=False), metavar="PATH",
+              help="JSON-lines file of the bad records (implies --on-error dead_letter).")
+@click.option("--strict", is_flag=True, default=None,
+              help="Data warnings (e.g. split groups nobody reads) fail the run.")
 @click.pass_context
 def run(ctx: click.Context, expression: str | None, sources: str | None,
         transforms: tuple[str, ...], dests: str | None, pipeline_file: str | None,
         options: tuple[str, ...], params: tuple[str, ...], retries: int | None,
         timeout: float | None, executor: str | None, executor_address: str | None,
         max_concurrency: int | None, max_threads: int | None, log_format: str, verbose: int,
-        quiet: bool, trace_file: str | None, as_json: bool, dry_run: bool) -> None:
+        quiet: bool, trace_file: str | None, as_json: bool, dry_run: bool, check: bool,
+        on_error: str | None, max_errors: float | None, dead_letter: str | None,
+        strict: bool | None) -> None:
     """Run a flow: EXPR (e.g. "a, b | merge | c"), tier flags, or -f FILE.
 
     \b
@@ -86,17 +119,28 @@ def run(ctx: click.Context, expression: str | None, sources: str | None,
         options=options, params=params,
         defaults={"retries": retries, "timeout": timeout, "executor": executor,
                   "executor_address": executor_address, "max_concurrency": max_concurrency,
-                  "max_threads": max_threads},
+                  "max_threads": max_threads, "on_error": on_error, "max_errors": max_errors,
+                  "dead_letter": dead_letter, "strict": strict},
     )
     redactor = Redactor()
     redactor.learn(spec.options)
     redactor.learn({"params": spec.params})
     registry = get_registry(ctx)
     learn_declared_by_name(redactor, spec, registry)
+    problems = find_problems(spec, resolver(registry), redactor)
+    if problems:
+        report_problems(problems, spec, redactor, as_json=as_json)
+        ctx.exit(2)
     flow = build_flow(spec, registry, redactor, ctx)
     learn_declared(redactor, spec, flow)
-    if dry_run:
-        show_plan(flow, spec, registry, redactor, as_json)
+    if dry_run or check:
+        outcomes = probe(flow, spec) if check else None
+        show_plan(flow, spec, registry, redactor, as_json,
+                  checks=None if outcomes is None else probe_rows(outcomes, redactor))
+        if outcomes is not None:
+            show_probes(outcomes, redactor, as_json=as_json)
+        if outcomes is not None and any(o.status == "failed" for o in outcomes):
+            ctx.exit(2)
         return
     verbosity = -1 if quiet else verbose
     trace_path = Path(trace_file) if trace_file else None
@@ -107,16 +151,23 @@ def run(ctx: click.Context, expression: str | None, sources: str | None,
             trace_file=trace_path, as_json=as_json)
 
 
-def build_flow(spec: FlowSpec, registry: Registry, redactor: Redactor,
-               ctx: click.Context | None = None) -> DataFlow:
-    """``DataFlow.parse`` with the registry's resolver; definition errors are usage errors."""
+def resolver(registry: Registry) -> Callable[[str, str], Any]:
+    """Names through the registry, ``module:attr`` by import."""
     from adf_core.engine.expression import import_reference
-    from adf_core.engine.flow import DataFlow
-    from adf_core.errors import FlowDefinitionError
 
     def resolve(name: str, kind: str) -> Any:
         return import_reference(name) if ":" in name else registry.resolve(name, kind)
 
+    return resolve
+
+
+def build_flow(spec: FlowSpec, registry: Registry, redactor: Redactor,
+               ctx: click.Context | None = None) -> DataFlow:
+    """``DataFlow.parse`` with the registry's resolver; definition errors are usage errors."""
+    from adf_core.engine.flow import DataFlow
+    from adf_core.errors import FlowDefinitionError
+
+    resolve = resolver(registry)
     try:
         return DataFlow.parse(spec.expression, resolver=resolve, options=spec.options,
                               settings=spec.settings, **spec.defaults)
@@ -137,13 +188,15 @@ def plan_rows(flow: DataFlow, registry: Registry, redactor: Redactor) -> list[di
             "executor": "loop" if c.is_async else c.executor,
             "executor_note": c.executor_note, "after_run": c.after_run,
             "retries": c.retries, "retries_cover": c.retries_cover, "timeout": c.timeout,
+            "on_error": c.on_error, "max_errors": c.max_errors,
             "options": redactor.mapping(dict(c.options)),
         })
     return rows
 
 
 def _settings(row: dict[str, Any]) -> str:
-    """``threads, retries: 2 until first item, timeout: 30`` for the plan table."""
+    """``threads, retries: 2 until first item, timeout: 30s, on_error: skip, max_errors: 5``
+    for the plan table (the bad-record policy only when it does not simply fail)."""
     executor = row["executor"]
     if row["executor_note"]:
         executor += " (stays in this process)"
@@ -155,16 +208,21 @@ def _settings(row: dict[str, Any]) -> str:
     else:
         retries = f"retries: {row['retries']}"
     timeout = "-" if row["timeout"] is None else f"{row['timeout']:g}s"
-    return f"{executor}, {retries}, timeout: {timeout}"
+    policy = ""
+    if row["on_error"] != "fail":
+        policy = f", on_error: {row['on_error']}"
+        if row["max_errors"] is not None:
+            policy += f", max_errors: {row['max_errors']:g}"
+    return f"{executor}, {retries}, timeout: {timeout}{policy}"
 
 
 def show_plan(flow: DataFlow, spec: FlowSpec, registry: Registry, redactor: Redactor,
-              as_json: bool) -> None:
+              as_json: bool, checks: list[dict[str, Any]] | None = None) -> None:
     rows = plan_rows(flow, registry, redactor)
     params = redactor.mapping(spec.params)
     if as_json:
         echo_json({"flow": flow.expression, "params": params, "components": rows,
-                   "dry_run": True})
+                   "dry_run": True, **({} if checks is None else {"checks": checks})})
         return
     click.echo(f"flow: {redactor.text(flow.expression)}")
     if params:
@@ -246,14 +304,16 @@ def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, registry: Regist
     elif verbosity >= 0:
         click.echo(f"run {summary['run_id']} succeeded in {summary['seconds']:.3f}s", err=True)
         click.echo(summary_table(summary["components"]), err=True)
+        show_data_notes(summary, redactor)
     _warn_after_run(summary["after_run_errors"], redactor, as_json, verbosity)
 
 
 def summary_table(components: list[dict[str, Any]]) -> str:
     rows = [[c["alias"], c["kind"], "after" if c["after_run"] else c["stage"], c["status"],
-             f"{c['seconds']:.3f}", c["records_in"], c["records_out"]] for c in components]
-    return table(["ALIAS", "KIND", "STAGE", "STATUS", "SECONDS", "RECORDS IN", "RECORDS OUT"],
-                 rows)
+             f"{c['seconds']:.3f}", c["records_in"], c["records_out"], c["records_rejected"]]
+            for c in components]
+    return table(["ALIAS", "KIND", "STAGE", "STATUS", "SECONDS", "RECORDS IN", "RECORDS OUT",
+                  "REJECTED"], rows)
 
 
 def _warn_after_run(errors: list[dict[str, Any]], redactor: Redactor, as_json: bool,
@@ -303,15 +363,45 @@ def _after_run_errors(errors: list[Any], redactor: Redactor | None = None
     return found
 
 
+def data_notes(flow: DataFlow, rows: list[dict[str, Any]], warnings: list[dict[str, Any]]
+               ) -> dict[str, Any]:
+    """What ``--json`` says about bad records and data warnings, after success or failure:
+    ``records_rejected`` (the total), ``dead_letter`` (the file) and ``warnings``."""
+    return {"records_rejected": sum(row["records_rejected"] for row in rows),
+            "dead_letter": flow.defaults.dead_letter, "warnings": warnings}
+
+
 def result_summary(flow: DataFlow, result: FlowResult, seconds: float) -> dict[str, Any]:
+    rows = component_rows(flow, result.report, result.records, result.timings,
+                          result.after_run_errors)
     return {
         "status": "succeeded", "run_id": result.run_id, "flow": flow.expression,
         "seconds": round(seconds, 6),
-        "components": component_rows(flow, result.report, result.records, result.timings,
-                                     result.after_run_errors),
+        "components": rows,
         "context_keys": sorted(str(k) for k in result),
         "after_run_errors": _after_run_errors(result.after_run_errors),
+        **data_notes(flow, rows, result.warnings),
     }
+
+
+def show_data_notes(summary: dict[str, Any], redactor: Redactor, failed: bool = False
+                    ) -> None:
+    """Below the summary table: data warnings and where the bad records went."""
+    import os
+
+    for warning in summary["warnings"]:
+        who = f"{warning['component']}: " if warning.get("component") else ""
+        click.echo(redactor.text(f"warning: {who}{warning['message']}"), err=True)
+    where = summary["dead_letter"]
+    if failed:
+        if where and os.path.isfile(where) and os.path.getsize(where):
+            click.echo(f"the bad records rejected before the failure are in {where}", err=True)
+        return
+    rejected = summary["records_rejected"]
+    if rejected:
+        kept = f"; dead letters in {where}" if where else ""
+        click.echo(f"{rejected} bad record{'s' if rejected != 1 else ''} rejected{kept}",
+                   err=True)
 
 
 def report_failure(exc: BaseException, redactor: Redactor, *, verbosity: int, as_json: bool,
@@ -335,6 +425,8 @@ def report_failure(exc: BaseException, redactor: Redactor, *, verbosity: int, as
     after_errors = list(getattr(exc, "after_run_errors", None) or [])
     rows = component_rows(flow, report, getattr(exc, "records", None),
                           getattr(exc, "timings", None), after_errors)
+    notes = data_notes(flow, rows, list(getattr(exc, "warnings", None) or []))
+    show_data_notes(notes, redactor, failed=True)
     if as_json:
         echo_json({
             "status": "failed", "run_id": getattr(exc, "run_id", None) or run_id,
@@ -348,6 +440,7 @@ def report_failure(exc: BaseException, redactor: Redactor, *, verbosity: int, as
             ],
             "components": rows,
             "after_run_errors": _after_run_errors(after_errors, redactor),
+            **redactor.mapping(notes),
         })
     else:
         if verbosity >= 0:

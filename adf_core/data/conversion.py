@@ -10,6 +10,8 @@ import typing
 from pathlib import Path
 from typing import Any
 
+from adf_core.text import did_you_mean
+
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f"}
 
@@ -47,10 +49,7 @@ def _convert(value: str, annotation: Any) -> Any:
                 errors.append(str(exc))
         raise ConversionError("; ".join(errors))
     if origin is typing.Literal:
-        for choice in args:
-            if str(choice) == value:
-                return choice
-        raise ConversionError(f"{value!r} is not one of {', '.join(map(repr, args))}")
+        return _choice(value, args)
     if annotation is bool:
         lowered = value.strip().lower()
         if lowered in _TRUE:
@@ -77,8 +76,14 @@ def _convert(value: str, annotation: Any) -> Any:
         for member in annotation:
             if value in (member.name, str(member.value)):
                 return member
-        names = ", ".join(m.name for m in annotation)
-        raise ConversionError(f"{value!r} is not one of {names}")
+        lowered = value.strip().lower()
+        found = [m for m in annotation
+                 if lowered in (m.name.lower(), str(m.value).lower())]
+        if len(found) == 1:
+            return found[0]
+        names = [m.name for m in annotation]
+        raise ConversionError(f"{value!r} is not one of {', '.join(names)}"
+                              f"{did_you_mean(value, names)}")
     if callable(annotation):
         try:
             return annotation(value)
@@ -86,6 +91,52 @@ def _convert(value: str, annotation: Any) -> Any:
             name = getattr(annotation, "__name__", repr(annotation))
             raise ConversionError(f"{value!r} is not a valid {name}: {exc}") from None
     return value
+
+
+def _choice(value: str, choices: tuple[Any, ...]) -> Any:
+    """A ``Literal`` value: exact, else the one choice that differs only in case."""
+    for choice in choices:
+        if str(choice) == value:
+            return choice
+    lowered = value.strip().lower()
+    found = [c for c in choices if str(c).lower() == lowered]
+    if len(found) == 1:
+        return found[0]
+    shown = [str(c) for c in choices]
+    raise ConversionError(f"{value!r} is not one of {', '.join(map(repr, choices))}"
+                          f"{did_you_mean(lowered, shown)}")
+
+
+def choices_of(annotation: Any) -> tuple[Any, ...] | None:
+    """The values a ``Literal`` (or an enum, or either or None) annotation allows, else None."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return typing.get_args(annotation)
+    if inspect.isclass(annotation) and issubclass(annotation, enum.Enum):
+        return tuple(annotation)
+    if origin in (typing.Union, types.UnionType):
+        found: list[Any] = []
+        for member in typing.get_args(annotation):
+            if member is type(None):
+                found.append(None)
+                continue
+            inner = choices_of(member)
+            if inner is None:
+                return None
+            found.extend(inner)
+        return tuple(found)
+    return None
+
+
+def check_choice(value: Any, annotation: Any, where: str = "option") -> None:
+    """A value that did not come as a string (TOML, Python) must still be one of a
+    ``Literal``'s choices; raise ConversionError naming them otherwise."""
+    choices = choices_of(annotation)
+    if choices is None or value in choices:
+        return
+    shown = [repr(c) for c in choices if c is not None]
+    hint = did_you_mean(value, [str(c) for c in choices]) if isinstance(value, str) else ""
+    raise ConversionError(f"{where}: {value!r} is not one of {', '.join(shown)}{hint}")
 
 
 def _json_of(value: str, kind: type, name: str) -> Any:

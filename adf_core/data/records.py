@@ -260,8 +260,8 @@ def select_inputs(
     With ``input`` (context keys, a list or a comma-separated string), those keys of
     ``context``; an absent key is a ``LookupError`` naming the available keys. Otherwise every
     member of ``upstream`` (alias -> raw value of the previous stage, definition order), minus
-    members that returned ``None`` and members whose value is no dataset at all (a count, a
-    string: a destination does not write those).
+    members that returned ``None``. A value that is no dataset at all (a count, a string) is a
+    ``TypeError`` naming it: it would otherwise be read as "no records".
     """
     if input:
         names = [n.strip() for n in input.split(",")] if isinstance(input, str) else list(input)
@@ -273,14 +273,20 @@ def select_inputs(
                 f"input {', '.join(map(repr, missing))} is not in the flow context; "
                 f"available keys: {keys}"
             )
-        return [(name, ctx[name]) for name in names]
+        return [(name, _dataset(name, ctx[name], "context key")) for name in names]
     if not upstream:
         return []
-    return [
-        (alias, value)
-        for alias, value in upstream.items()
-        if value is not None and (is_dataset(value) or isinstance(value, Mapping))
-    ]
+    return [(alias, _dataset(alias, value, "the output of"))
+            for alias, value in upstream.items() if value is not None]
+
+
+def _dataset(name: str, value: Any, what: str) -> Any:
+    if value is None or isinstance(value, Mapping) or is_dataset(value):
+        return value
+    fix = ("name a key that holds records in `input`" if what == "context key" else
+           f"have {name!r} return records, or name the keys to read with the `input` option")
+    raise TypeError(f"{what} {name!r} is {_describe(value)}, not a dataset (records, batches "
+                    f"or a stream), so there are no records to read from it; {fix}")
 
 
 def iter_input_batches(

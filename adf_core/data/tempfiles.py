@@ -30,6 +30,8 @@ except ImportError:  # pragma: no cover - Windows
 
 _LIVE: set[str] = set()
 _LOCK = threading.Lock()
+_UMASK = os.umask(0o022)  # read once: os.umask can only be read by setting it
+os.umask(_UMASK)
 
 
 def temporary_name(target: str | os.PathLike[str], run_id: str, attempt: int = 0) -> Path:
@@ -67,6 +69,18 @@ def temporary_file(target: str | os.PathLike[str], run_id: str | None = None
             _LIVE.discard(name)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+
+
+def publish(temporary: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Rename a finished temporary file over ``target`` (the commit), giving it the mode
+    the target had, or a new file's mode under the process umask (it was created 0600)."""
+    target = Path(target)
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = 0o666 & ~_UMASK
+    os.chmod(temporary, mode)
+    os.replace(temporary, target)
 
 
 def _create(target: Path, run_id: str) -> tuple[Path, int]:

@@ -21,19 +21,18 @@ from adf_core.engine.counting import records_out
 from adf_core.engine.executors import run_in_own_thread
 from adf_core.engine.outcomes import cancelling, caused_by
 from adf_core.engine.plan import PlannedComponent
+from adf_core.engine.reporting import reset_reporter, set_reporter
 from adf_core.engine.run_info import set_current_component
 from adf_core.engine.run_state import RunState
-from adf_core.errors import ComponentError, RunAborted
+from adf_core.errors import ComponentError, RunAborted, RunPolicyError
 
 
 class Attempts:
     """Calls components of one run, with retries and timeouts."""
 
-    def __init__(self, run: RunState, release_inputs: Callable[..., None],
-                 records_read: Callable[[PlannedComponent], int]) -> None:
+    def __init__(self, run: RunState, release_inputs: Callable[..., None]) -> None:
         self.run = run
         self.release_inputs = release_inputs
-        self.records_read = records_read
 
     async def __call__(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any],
                        ctx: Mapping[str, Any] | None = None) -> Any:
@@ -47,6 +46,7 @@ class Attempts:
         statuses = info.statuses
         records_in = records_in_args(comp.binding, args, kwargs, ctx or {}) \
             if comp.counts_inputs else 0
+        run.handed[alias] = records_in
         while True:
             statuses[alias] = "running"
             if events.info_on:
@@ -61,14 +61,17 @@ class Attempts:
                 else:
                     async with deadline(comp.timeout) as limit:
                         value = await self.invoke(comp, args, kwargs, where, limit)
+                run.check_outcome(comp, value)
             except asyncio.CancelledError:
                 info.settle(alias, "cancelled")
                 self.ended(comp, "cancelled", started, records_in)
                 raise
             except Exception as exc:
                 consequence = caused_by(exc, RunAborted)
-                if attempt <= retries and not consequence and not cancelling():
+                if attempt <= retries and not consequence and not cancelling() \
+                        and not caused_by(exc, RunPolicyError):
                     info.settle(alias, "retrying")
+                    run.rejects.restart(alias)  # the next attempt reads everything again
                     delay = backoff(run, attempt)
                     events.failed(comp, run.where(comp), attempt, attempt_started, exc,
                                   retrying=delay)
@@ -88,8 +91,9 @@ class Attempts:
                 records, rejected = 0, 0
             else:
                 records, rejected = records_out(value)
+            rejected += run.rejects.count(alias)  # through reject(), beside what it reported
             if comp.stream_inputs:
-                records_in += self.records_read(comp)
+                records_in += run.stream_records(comp)
             run.records[alias] = (records_in, records, rejected)  # and so: succeeded
             if events.info_on:
                 events.event("component.finished", stage=comp.stage, component=alias,
@@ -97,7 +101,7 @@ class Attempts:
                              duration_ms=round((now - attempt_started) * 1000, 3),
                              start=time.time() - (now - attempt_started),
                              thread=where[0] if where else None, records_in=records_in,
-                             records_out=records)
+                             records_out=records, records_rejected=rejected)
             if run.observers is not None:
                 run.observers.component_finished(info, alias, "succeeded", now - started,
                                                  records_in, records)
@@ -107,14 +111,18 @@ class Attempts:
               records_in: int) -> None:
         """A component failed or was cancelled: keep what it read, tell the observers."""
         if comp.stream_inputs:
-            records_in += self.records_read(comp)
+            records_in += self.run.stream_records(comp)
         self.run.ended(comp, status, time.perf_counter() - started, records_in, 0)
 
     async def invoke(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any],
                      where: list[str | None] | None = None,
                      limit: asyncio.Timeout | None = None) -> Any:
         if comp.is_async:
-            return await comp.fn(*args, **kwargs)
+            token = set_reporter(comp.alias)  # reject() and warn() know who calls
+            try:
+                return await comp.fn(*args, **kwargs)
+            finally:
+                reset_reporter(token)
         run = self.run
         notice = CancelNotice(self, comp, limit)
         if comp.stream_inputs:

@@ -12,13 +12,20 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from adf_core.data.conversion import ConversionError, convert_option
+from adf_core.data.conversion import ConversionError, check_choice, convert_option
 from adf_core.errors import FlowDefinitionError, MissingInputError
 from adf_core.text import did_you_mean
 
 RESERVED = ("upstream", "context")
 #: Reserved for after-run components only: the run report (elsewhere a context key).
 REPORT = "report"
+_RESERVED_AFTER_RUN = (*RESERVED, REPORT)
+
+
+def reserved_names(after_run: bool) -> tuple[str, ...]:
+    """The parameters the engine fills itself, never options: ``upstream`` and ``context``,
+    and ``report`` for an after-run component."""
+    return _RESERVED_AFTER_RUN if after_run else RESERVED
 _REQUIRED = inspect.Parameter.empty
 
 
@@ -124,6 +131,8 @@ def _check_options(alias: str, position: str, options: Mapping[str, Any],
 
 def _convert(alias: str, name: str, value: Any, annotation: Any) -> Any:
     try:
-        return convert_option(value, annotation, where=f"option {alias}.{name}")
+        converted = convert_option(value, annotation, where=f"option {alias}.{name}")
+        check_choice(converted, annotation, where=f"option {alias}.{name}")
+        return converted
     except ConversionError as exc:
         raise FlowDefinitionError(str(exc)) from None

@@ -57,6 +57,8 @@ def commit_group(what: str, resource: str | None = None) -> Iterator[Callable[[]
         if threading.current_thread() is threading.main_thread() and _on_loop():
             raise RuntimeError("commit_group().ready() waits: call it from a sync component")
         peers = [peer for peer in run.peers.get(me, ()) if peer != me]
+        if run.rejects is not None:  # its input is complete: a fractional budget holds now
+            run.rejects.check_budget(me)
         with run.changed:
             gates[me] = (True, resource)
             run.changed.notify_all()  # peers waiting for us to be ready

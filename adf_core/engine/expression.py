@@ -230,5 +230,6 @@ def _resolve_ref(ref: Ref, kind: str, resolve: Resolver, expression: str) -> Ste
     if isinstance(fn, Step):
         return Step(fn.fn, name=ref.alias or fn.name or default, retries=fn.retries,
                     timeout=fn.timeout, executor=fn.executor, options=fn.options,
-                    buffer_size=fn.buffer_size, ref=ref.name, kind=kind)
+                    buffer_size=fn.buffer_size, ref=ref.name, kind=kind,
+                    on_error=fn.on_error, max_errors=fn.max_errors)
     return Step(fn, name=ref.alias or default, ref=ref.name, kind=kind)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,13 +12,14 @@ from adf_core.engine.definition import Leaf, Sequence, leaves, normalize, render
 from adf_core.engine.expression import Resolver, build_definition
 from adf_core.engine.placement import place_components
 from adf_core.engine.plan import Defaults, Plan, PlannedComponent, compile_plan
+from adf_core.engine.rejects import check_max_errors, check_policy
 from adf_core.engine.result import FlowResult
 from adf_core.engine.steps import Step, step
 from adf_core.errors import FlowDefinitionError
 from adf_core.text import did_you_mean
 
 #: Engine settings a single component takes (``step()``, ``settings=``, ``[settings.ALIAS]``).
-STEP_SETTINGS = ("retries", "timeout", "executor", "buffer_size")
+STEP_SETTINGS = ("retries", "timeout", "executor", "buffer_size", "on_error", "max_errors")
 
 
 class DataFlow:
@@ -34,7 +36,15 @@ class DataFlow:
     - ``buffer_size`` (64) items buffered per stream consumer;
     - ``thread_grace`` (10 s) how long a cancelled flow waits for a sync component that is
       still running in its thread, which cannot be interrupted;
-    - ``retry_delay`` (0.1 s) the first backoff delay, doubled per attempt, with jitter.
+    - ``retry_delay`` (0.1 s) the first backoff delay, doubled per attempt, with jitter;
+    - ``on_error`` ("fail") what a component does with a record it cannot read or write:
+      ``fail``, ``skip`` (count it) or ``dead_letter`` (count it and keep it); the default is
+      ``dead_letter`` when a ``dead_letter`` path is given;
+    - ``max_errors`` (None: no bound) skipped plus dead-lettered records a component may have,
+      a count or a fraction below 1 of the records it read; beyond it the run fails;
+    - ``dead_letter`` (None) the JSON-lines file the dead letters are written to at the end of
+      each run (without it they are kept in ``FlowResult.dead_letters``);
+    - ``strict`` (False) data warnings (``adf_core.warn``, unread ``split`` groups) are errors.
     """
 
     def __init__(
@@ -50,6 +60,10 @@ class DataFlow:
         executor_address: str | None = None,
         thread_grace: float = 10.0,
         retry_delay: float = 0.1,
+        on_error: str | None = None,
+        max_errors: float | None = None,
+        dead_letter: str | os.PathLike[str] | None = None,
+        strict: bool = False,
     ) -> None:
         _check_positive("max_concurrency", max_concurrency)
         _check_positive("max_threads", max_threads)
@@ -62,11 +76,21 @@ class DataFlow:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise FlowDefinitionError(
                     f"{name} must be a number of seconds >= 0, got {value!r}")
+        if dead_letter is not None and not isinstance(dead_letter, str | os.PathLike):
+            raise FlowDefinitionError(f"dead_letter must be a file path, got {dead_letter!r}")
+        if on_error is None:
+            on_error = "dead_letter" if dead_letter else "fail"
+        if not isinstance(strict, bool):
+            raise FlowDefinitionError(f"strict must be true or false, got {strict!r}")
+        on_error = check_policy(on_error)
+        max_errors = check_max_errors(max_errors)
         self.defaults = Defaults(
             retries=retries, timeout=timeout, executor=executor,
             max_concurrency=max_concurrency, max_threads=max_threads or 64,
             buffer_size=buffer_size, executor_address=executor_address,
-            thread_grace=thread_grace, retry_delay=retry_delay)
+            thread_grace=thread_grace, retry_delay=retry_delay, on_error=on_error,
+            max_errors=max_errors, dead_letter=os.fspath(dead_letter) if dead_letter else None,
+            strict=strict)
         self.tree: Sequence = normalize(definition)
         self.plan: Plan = compile_plan(self.tree, self.defaults)
         place_components(self.plan)
@@ -86,7 +110,7 @@ class DataFlow:
         ``resolver(name, kind)`` turns a name into a callable (default: ``module:attr`` by
         import, a bare name through the plugin registry). ``options`` binds parameters per
         alias (strings are converted by annotation); ``settings`` sets ``retries``,
-        ``timeout``, ``executor`` and ``buffer_size`` per alias.
+        ``timeout``, ``executor``, ``buffer_size``, ``on_error`` and ``max_errors`` per alias.
         """
         tree = normalize(build_definition(expression, resolver))
         _apply_per_alias(tree, options or {}, settings or {})
@@ -157,7 +181,8 @@ def _apply_per_alias(tree: Sequence, options: Mapping[str, Mapping[str, Any]],
             leaf.step = Step(wrapped.fn, name=leaf.alias, retries=wrapped.retries,
                              timeout=wrapped.timeout, executor=wrapped.executor,
                              options=wrapped.options, buffer_size=wrapped.buffer_size,
-                             ref=leaf.step.ref, kind=leaf.step.kind)
+                             ref=leaf.step.ref, kind=leaf.step.kind, on_error=wrapped.on_error,
+                             max_errors=wrapped.max_errors)
 
 
 #: Flow-wide engine settings: the keyword arguments of ``DataFlow`` (``[settings]`` in a file).

@@ -21,7 +21,8 @@ from adf_core.engine.definition import (
     render,
 )
 from adf_core.engine.executors.pool import FlowThreads
-from adf_core.engine.markers import is_in_process
+from adf_core.engine.markers import declares_routes, is_in_process
+from adf_core.engine.rejects import check_max_errors, check_policy
 from adf_core.errors import FlowDefinitionError
 
 
@@ -38,6 +39,10 @@ class Defaults:
     executor_address: str | None = None
     thread_grace: float = 10.0
     retry_delay: float = 0.1
+    on_error: str = "fail"
+    max_errors: int | float | None = None
+    dead_letter: str | None = None
+    strict: bool = False
 
 
 @dataclass(eq=False)
@@ -58,6 +63,9 @@ class PlannedComponent:
     buffer_size: int
     call: str
     binding: Binding
+    on_error: str = "fail"  # bad-record policy: fail | skip | dead_letter
+    max_errors: int | float | None = None  # a count, or a fraction below 1 of records read
+    routes: bool = False  # returns records routed into context keys (``split``)
     stream_inputs: list[str] = field(default_factory=list)  # producer aliases read here
     subscribers: list[str] = field(default_factory=list)  # consumer aliases of this stream
     #: runs after the flow (``component(after_run=True)``), receiving ``report``
@@ -130,7 +138,7 @@ def compile_plan(definition: Sequence, defaults: Defaults) -> Plan:
     components = []
     for leaf in all_leaves:
         if leaf.alias in seen:
-            raise _duplicate_alias(seen[leaf.alias], leaf)
+            raise duplicate_alias(seen[leaf.alias], leaf)
         seen[leaf.alias] = leaf
         leaf.component = _plan_component(leaf, defaults, id(leaf) in after_ids)
         components.append(leaf.component)
@@ -150,7 +158,7 @@ def compile_plan(definition: Sequence, defaults: Defaults) -> Plan:
                 expression=expression)
 
 
-def _duplicate_alias(first: Leaf, second: Leaf) -> FlowDefinitionError:
+def duplicate_alias(first: Leaf, second: Leaf) -> FlowDefinitionError:
     """Two instances under one alias: the hint names the components, not the alias twice."""
     from adf_core.engine.definition import component_name
 
@@ -192,6 +200,10 @@ def _plan_component(leaf: Leaf, defaults: Defaults, after_run: bool = False
     retries = defaults.retries if step.retries is None else step.retries
     timeout = defaults.timeout if step.timeout is None else step.timeout
     _check_settings(leaf, retries, timeout, step.buffer_size)
+    where = f"component {leaf.alias!r} ({leaf.position}): "
+    on_error = check_policy(defaults.on_error if step.on_error is None else step.on_error, where)
+    max_errors = check_max_errors(
+        defaults.max_errors if step.max_errors is None else step.max_errors, where)
     return PlannedComponent(
         alias=leaf.alias,
         name=step.ref or leaf.alias,
@@ -211,6 +223,9 @@ def _plan_component(leaf: Leaf, defaults: Defaults, after_run: bool = False
         in_process=is_in_process(step),
         after_run=after_run,
         executor_explicit=step.executor is not None,
+        on_error=on_error,
+        max_errors=max_errors,
+        routes=declares_routes(step),
     )
 
 

@@ -19,9 +19,10 @@ from adf_core.engine.counting import records_in as records_in_args
 from adf_core.engine.executors import run_in_own_thread
 from adf_core.engine.outcomes import cancelling, caused_by
 from adf_core.engine.plan import PlannedComponent
+from adf_core.engine.reporting import reset_reporter, set_reporter
 from adf_core.engine.run_state import RunState
 from adf_core.engine.streams import AnyChannel, Channel, ConsumerGone, LoopChannel, Stream
-from adf_core.errors import ComponentError, FlowError, RunAborted
+from adf_core.errors import ComponentError, FlowError, RunAborted, RunPolicyError
 
 
 class Pumps:
@@ -121,6 +122,7 @@ class Pumps:
         started = time.perf_counter()
         records_in = records_in_args(comp.binding, args, kwargs, ctx or run.ctx) \
             if comp.counts_inputs else 0
+        run.handed[alias] = records_in
         while True:
             attempt_started = time.perf_counter()
             run.info.statuses[alias] = "running"
@@ -128,12 +130,14 @@ class Pumps:
                 events.event("component.started", stage=comp.stage, component=alias,
                              attempt=attempt, executor=run.where(comp))
             state = _Attempt()
-            try:
+            token = set_reporter(alias)  # reject() and warn() know who calls, on the loop or
+            try:                         # in the generator's thread (it copies the context)
                 async with deadline(comp.timeout):
                     if comp.is_async:
                         await pump_async(comp.fn(*args, **kwargs), stream, channels, sink)
                     else:
                         await self.pump_sync(comp, stream, channels, sink, args, kwargs, state)
+                run.check_outcome(comp)  # before the end of the stream is told to its readers
             except asyncio.CancelledError as exc:
                 for channel in channels:
                     channel.finish(exc)
@@ -143,8 +147,10 @@ class Pumps:
             except Exception as exc:
                 consequence = caused_by(exc, RunAborted)
                 if (attempt <= retries and stream.items == 0 and state.ended
-                        and not consequence and not cancelling()):
+                        and not consequence and not cancelling()
+                        and not caused_by(exc, RunPolicyError)):
                     run.info.settle(alias, "retrying")
+                    run.rejects.restart(alias)  # the next attempt reads everything again
                     delay = backoff(run, attempt)
                     events.failed(comp, run.where(comp), attempt, attempt_started, exc,
                                   retrying=delay)
@@ -163,6 +169,7 @@ class Pumps:
                 for channel in channels:
                     channel.finish()
             finally:
+                reset_reporter(token)
                 if comp.stream_inputs:
                     self.release_inputs(comp)
             break
@@ -171,8 +178,9 @@ class Pumps:
         run.counts[alias] = stream.items
         run.info.counts[alias] = stream.records
         if comp.stream_inputs:
-            records_in += self.records_read(comp)
-        run.records[alias] = (records_in, stream.records, 0)
+            records_in += run.stream_records(comp)
+        rejected = run.rejects.count(alias)
+        run.records[alias] = (records_in, stream.records, rejected)
         run.info.settle(alias, "finished")
         if sink is not None:
             run.collected[alias] = sink
@@ -191,7 +199,7 @@ class Pumps:
                          start=time.time() - (now - attempt_started),
                          thread=None if comp.is_async else f"adf-{alias}",
                          records_in=records_in, records_out=stream.records,
-                         items=stream.items)
+                         records_rejected=rejected, items=stream.items)
         if run.observers is not None:
             run.observers.component_finished(run.info, alias, "succeeded", now - started,
                                              records_in, stream.records)
@@ -199,18 +207,8 @@ class Pumps:
     def ended(self, comp: PlannedComponent, status: str, started: float, records_in: int,
               stream: Stream) -> None:
         if comp.stream_inputs:
-            records_in += self.records_read(comp)
+            records_in += self.run.stream_records(comp)
         self.run.ended(comp, status, time.perf_counter() - started, records_in, stream.records)
-
-    def records_read(self, comp: PlannedComponent) -> int:
-        """The records a stream reader has taken from its streams so far."""
-        total = 0
-        for producer in comp.stream_inputs:
-            stream = self.run.streams.get(producer)
-            channel = stream.channels.get(comp.alias) if stream else None
-            if channel is not None:
-                total += channel.records
-        return total
 
     async def pump_sync(self, comp: PlannedComponent, stream: Stream,
                         channels: list[AnyChannel], sink: list[Any] | None, args: list[Any],

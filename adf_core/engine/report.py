@@ -1,10 +1,10 @@
 """The run report: what after-run components and the ``adf_run_finished`` hook receive.
 
 A read-only mapping: ``run_id``, ``flow``, ``status`` (``succeeded`` | ``failed``), ``error``
-(None or one line, secrets hidden), ``seconds``, and ``components``: alias -> ``{"status",
-"records_in", "records_out", "seconds"}`` for every component of the flow but the after-run
-ones (status ``succeeded``, ``failed``, ``cancelled``, or ``skipped`` for one that never
-started).
+(None or one line, secrets hidden by the run's redactor), ``seconds``, and ``components``:
+alias -> ``{"status", "records_in", "records_out", "records_rejected", "seconds"}`` for every
+component of the flow but the after-run ones (status ``succeeded``, ``failed``,
+``cancelled``, or ``skipped`` for one that never started).
 """
 
 from __future__ import annotations
@@ -87,6 +87,7 @@ def _components(run: RunState) -> Mapping[str, Mapping[str, Any]]:
             "status": ended,
             "records_in": counts[0] if counts else 0,
             "records_out": counts[1] if counts else 0,
+            "records_rejected": counts[2] if counts else 0,
             "seconds": round(run.timings.get(alias, 0.0), 6),
         })
     return MappingProxyType(components)

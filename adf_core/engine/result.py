@@ -51,20 +51,24 @@ class FlowResult(Mapping[str, Any]):
     """A read-only mapping of the final context.
 
     ``outputs``: alias -> raw return value of every component; ``timings``: alias -> seconds;
-    ``records``: alias -> :class:`RecordCounts`; ``counts``: alias -> items (batches) a
-    streaming component produced; ``run_id``: the run's id; ``report``: the run report that
-    after-run components received; ``after_run_errors``: the failures of after-run
-    components (they never fail the run).
+    ``records``: alias -> :class:`RecordCounts` (records in, out and rejected as bad
+    records); ``counts``: alias -> items (batches) a streaming component produced;
+    ``run_id``: the run's id; ``report``: the run report that after-run components received;
+    ``after_run_errors``: the failures of after-run components (they never fail the run);
+    ``warnings``: the data warnings of the run (``{"component", "message", ...}``);
+    ``dead_letters``: the dead letters, when the flow has no ``dead_letter`` file.
     """
 
-    __slots__ = ("_data", "after_run_errors", "counts", "outputs", "records", "report",
-                 "run_id", "timings")
+    __slots__ = ("_data", "after_run_errors", "counts", "dead_letters", "outputs", "records",
+                 "report", "run_id", "timings", "warnings")
 
     def __init__(self, data: dict[str, Any], outputs: dict[str, Any],
                  timings: dict[str, float], counts: dict[str, int], run_id: str,
                  records: Mapping[str, tuple[int, int, int]] | None = None,
                  report: Mapping[str, Any] | None = None,
-                 after_run_errors: list[ComponentError] | None = None) -> None:
+                 after_run_errors: list[ComponentError] | None = None, *,
+                 warnings: list[dict[str, Any]] | None = None,
+                 dead_letters: list[dict[str, Any]] | None = None) -> None:
         self._data = data
         self.outputs = outputs
         self.timings = timings
@@ -73,6 +77,8 @@ class FlowResult(Mapping[str, Any]):
         self.records: Mapping[str, RecordCounts] = RecordTable(records or {})
         self.report = report
         self.after_run_errors: list[ComponentError] = list(after_run_errors or [])
+        self.warnings: list[dict[str, Any]] = warnings or []
+        self.dead_letters: list[dict[str, Any]] = dead_letters or []
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]

@@ -6,6 +6,7 @@ import contextvars
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,10 @@ class RunInfo:
     #: notified when a component settles (finishes, fails, retries, is cancelled) while any
     #: destination waits at a commit gate
     changed: threading.Condition = field(default_factory=threading.Condition, compare=False)
+    #: the run's bad records (``adf_core.engine.rejects.RunRejects``), for ``reject()``
+    rejects: Any = field(default=None, compare=False)
+    #: the run's data warnings (``adf_core.engine.data_warnings.RunWarnings``), for ``warn()``
+    warnings: Any = field(default=None, compare=False)
 
     def settle(self, alias: str, status: str) -> None:
         """Record a status that a waiting commit gate must see, and wake the gates."""

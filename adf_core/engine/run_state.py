@@ -7,12 +7,17 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from adf_core.engine.counting import records_out
+from adf_core.engine.data_warnings import RunWarnings, check_routes
 from adf_core.engine.events import RunEvents
 from adf_core.engine.executors.per_run import RunExecutors
+from adf_core.engine.markers import declared_secrets
 from adf_core.engine.plan import Plan, PlannedComponent
+from adf_core.engine.rejects import RunRejects
 from adf_core.engine.run_info import RunInfo
 from adf_core.engine.streams import Stream
 from adf_core.observe.lifecycle import Observers
+from adf_core.observe.secrets import Redactor
 
 
 class RunState:
@@ -28,6 +33,9 @@ class RunState:
         self.counts: dict[str, int] = {}
         #: alias -> (records in, records out, records rejected), as components end
         self.records: dict[str, tuple[int, int, int]] = {}
+        #: alias -> records in the datasets it was handed when it started (what it reads from
+        #: streams is counted by its channels)
+        self.handed: dict[str, int] = {}
         #: alias -> how it ended when not succeeded: failed or cancelled (a component with
         #: records and no entry here succeeded)
         self.ended_as: dict[str, str] = {}
@@ -41,9 +49,33 @@ class RunState:
         self.tg: asyncio.TaskGroup | None = None  # the run's task group, for stream pumps
         #: the run's observers (None: nobody observes, and no work is done for them)
         self.observers: Observers | None = None
+        self.warnings = RunWarnings(self.defaults.strict, self.events.warning)
+        self.params = params
+        self._redactor: Redactor | None = None
+        self.rejects = RunRejects(
+            {c.alias: (c.on_error, c.max_errors) for c in plan.components},
+            self.defaults.dead_letter, run_id, lambda: self.redactor)
+        self.rejects.records_read = self.records_read
         self.info = RunInfo(run_id=run_id, flow=plan.expression, started_at=time.time(),
                             peers=plan.peers, can_start=self.can_start,
-                            progress=self.progress)
+                            progress=self.progress, rejects=self.rejects,
+                            warnings=self.warnings)
+
+    @property
+    def redactor(self) -> Redactor:
+        """The run's redactor: the secrets of its options (by name, declared
+        ``component(secrets=[...])``, URL passwords, credential headers) and of its string
+        params. It hides them in the report and the dead letters; built on first use, so a
+        run that has nothing to hide them from pays nothing for it."""
+        if self._redactor is None:
+            redactor = Redactor()
+            components = self.plan.components
+            redactor.learn({c.alias: dict(c.options) for c in components},
+                           {c.alias: declared_secrets(c.fn) for c in components})
+            redactor.learn({"params": {k: v for k, v in self.params.items()
+                                       if isinstance(v, str)}})
+            self._redactor = redactor
+        return self._redactor
 
     def progress(self) -> dict[str, int]:
         """Records each streaming component has produced so far."""
@@ -56,9 +88,11 @@ class RunState:
         return self.plan.threads.busy() < self.defaults.max_threads
 
     def ended(self, comp: PlannedComponent, status: str, seconds: float, records_in: int,
-              records_out: int, rejected: int = 0) -> None:
-        """A component ended (``succeeded``, ``failed`` or ``cancelled``): keep its records and
-        tell the observers."""
+              records_out: int, reported_rejected: int = 0) -> None:
+        """A component ended (``succeeded``, ``failed`` or ``cancelled``): keep its records
+        (the bad records it rejected through ``reject()`` added to any it reported itself)
+        and tell the observers."""
+        rejected = reported_rejected + self.rejects.count(comp.alias)
         self.records[comp.alias] = (records_in, records_out, rejected)
         if status != "succeeded":
             self.ended_as[comp.alias] = status
@@ -67,6 +101,37 @@ class RunState:
         if observers is not None:
             observers.component_finished(self.info, comp.alias, status, seconds, records_in,
                                          records_out)
+
+    def stream_records(self, comp: PlannedComponent) -> int:
+        """The records a stream reader has taken from its streams so far."""
+        total = 0
+        for producer in comp.stream_inputs:
+            stream = self.streams.get(producer)
+            channel = stream.channels.get(comp.alias) if stream else None
+            if channel is not None:
+                total += channel.records
+        return total
+
+    def records_read(self, alias: str, produced: int | None = None) -> int:
+        """The records ``alias`` read so far, what a fractional ``max_errors`` is a fraction
+        of: its records in (the datasets it was handed, what it took from its streams); a
+        component handed none (a source) read what it produced plus what it rejected."""
+        comp = self.plan.by_alias[alias]
+        read = self.handed.get(alias, 0) + self.stream_records(comp)
+        if read:
+            return read
+        stream = self.streams.get(alias)
+        made = stream.records if stream is not None else (produced or 0)
+        return made + self.rejects.count(alias)
+
+    def check_outcome(self, comp: PlannedComponent, value: Any = None) -> None:
+        """Before a component counts as finished: its error budget (a fraction needs the
+        whole input), and the groups a routing component returned that nobody reads."""
+        if isinstance(comp.max_errors, float):
+            produced = None if comp.streaming else records_out(value)[0]
+            self.rejects.check_budget(comp.alias, produced)
+        if comp.routes and isinstance(value, dict):
+            check_routes(self.plan, self.warnings, comp, value)
 
     @staticmethod
     def where(comp: PlannedComponent) -> str:

@@ -20,6 +20,7 @@ from adf_core.engine.definition import Leaf, Node, Parallel, Sequence
 from adf_core.engine.outcomes import cancelling, flatten, pick_error
 from adf_core.engine.plan import Plan, PlannedComponent
 from adf_core.engine.pumps import Pumps
+from adf_core.engine.rejects import RunRejects
 from adf_core.engine.report import after_run_upstream, build_report
 from adf_core.engine.result import FlowResult, RecordTable
 from adf_core.engine.run_info import (
@@ -53,7 +54,7 @@ class _Scheduler:
     def __init__(self, run: RunState) -> None:
         self.run = run
         self.pumps = Pumps(run)
-        self.attempts = Attempts(run, self.pumps.release_inputs, self.pumps.records_read)
+        self.attempts = Attempts(run, self.pumps.release_inputs)
 
     async def top(self, root: Sequence) -> None:
         run = self.run
@@ -193,8 +194,11 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
     failure: BaseException | None = None
     report: Mapping[str, Any] | None = None
     after_errors: list[ComponentError] = []
+    rejects = run.rejects
     try:
         try:
+            # a dead-letter path that cannot be written fails the run before anything runs
+            rejects.open()
             try:
                 async with TaskGroup() as tg:
                     run.tg = tg
@@ -209,12 +213,16 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
                 raise error from error.__cause__
         except (Exception, asyncio.CancelledError) as exc:
             failure = exc
+        failure = finish_rejects(rejects, failure)
+        # The report's error line is hidden by the run's redactor before an after-run
+        # component (a webhook) or an observer sees it.
         report = build_report(run, "failed" if failure is not None else "succeeded", failure,
                               time.perf_counter() - started,
-                              _redactor(plan) if failure is not None else None)
+                              run.redactor.text if failure is not None else None)
         if plan.after_run:
             after_errors = await _after_run(scheduler, report)
     finally:
+        rejects.close()
         reset_current_run(token)
         unregister_run(run.info)
         await run.executors.close()
@@ -225,7 +233,8 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
     if failure is not None:
         # What a caller (the CLI's --json) may still want to know about a failed run.
         known = {"run_id": run.run_id, "report": report, "records": RecordTable(run.records),
-                 "timings": run.timings, "after_run_errors": after_errors}
+                 "timings": run.timings, "after_run_errors": after_errors,
+                 "warnings": list(run.warnings.items)}
         for name, value in known.items():
             setattr(failure, name, value)
         for error in after_errors:
@@ -239,7 +248,8 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
         if comp.alias in run.outputs:
             ctx.update(_delta(comp.alias, run.outputs[comp.alias]))
     return FlowResult(ctx, run.outputs, run.timings, run.counts, run.run_id, run.records,
-                      report, after_errors)
+                      report, after_errors, warnings=list(run.warnings.items),
+                      dead_letters=rejects.dead_letters())
 
 
 async def _after_run(scheduler: _Scheduler, report: Mapping[str, Any]) -> list[ComponentError]:
@@ -275,10 +285,15 @@ async def _after_run(scheduler: _Scheduler, report: Mapping[str, Any]) -> list[C
     return await asyncio.get_running_loop().create_task(all_of_them())
 
 
-def _redactor(plan: Plan) -> Any:
-    """Hide the secrets of the flow's options in the report's error line."""
-    from adf_core.observe.secrets import Redactor
-
-    redactor = Redactor()
-    redactor.learn({c.alias: dict(c.options) for c in plan.components})
-    return redactor.text
+def finish_rejects(rejects: RunRejects, failure: BaseException | None
+                   ) -> BaseException | None:
+    """Write the dead-letter file at the end of every run (a failed one too: it then holds
+    what was rejected before the failure). A failure to write it fails a run that succeeded;
+    a run that failed already keeps its error, with a note. Returns the run's failure."""
+    try:
+        rejects.write()
+    except FlowError as exc:
+        if failure is None:
+            return exc
+        failure.add_note(str(exc))
+    return failure

@@ -17,8 +17,8 @@ class Step:
     left as ``None`` takes the flow's default.
     """
 
-    __slots__ = ("buffer_size", "executor", "fn", "kind", "name", "options", "ref", "retries",
-                 "timeout")
+    __slots__ = ("buffer_size", "executor", "fn", "kind", "max_errors", "name", "on_error",
+                 "options", "ref", "retries", "timeout")
 
     def __init__(
         self,
@@ -32,6 +32,8 @@ class Step:
         buffer_size: int | None = None,
         ref: str | None = None,
         kind: str | None = None,
+        on_error: str | None = None,
+        max_errors: float | None = None,
     ) -> None:
         self.fn = fn
         self.name = name
@@ -42,6 +44,8 @@ class Step:
         self.buffer_size = buffer_size
         self.ref = ref  # the name the component was written with in an expression
         self.kind = kind  # "source" | "transform" | "destination" when resolved by position
+        self.on_error = on_error  # bad-record policy: fail | skip | dead_letter
+        self.max_errors = max_errors  # a count, or a fraction below 1 of the records read
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
@@ -59,12 +63,15 @@ def step(
     executor: str | None = None,
     options: Mapping[str, Any] | None = None,
     buffer_size: int | None = None,
+    on_error: str | None = None,
+    max_errors: float | None = None,
 ) -> Step:
     """Wrap ``fn`` with an alias (``name``), engine settings and bound ``options``.
 
-    ``retries``, ``timeout`` (seconds), ``executor`` and ``buffer_size`` override the flow's
-    defaults for this component; ``options`` bind parameters of ``fn`` by name, ahead of
-    anything in the flow context. Wrapping a ``Step`` again overrides only what is given.
+    ``retries``, ``timeout`` (seconds), ``executor``, ``buffer_size``, ``on_error`` (fail,
+    skip, dead_letter) and ``max_errors`` override the flow's defaults for this component;
+    ``options`` bind parameters of ``fn`` by name, ahead of anything in the flow context.
+    Wrapping a ``Step`` again overrides only what is given.
     """
     if not callable(fn):
         raise TypeError(f"step() needs a callable, got {fn!r}")
@@ -81,6 +88,9 @@ def step(
             buffer_size=buffer_size if buffer_size is not None else fn.buffer_size,
             ref=fn.ref,
             kind=fn.kind,
+            on_error=on_error if on_error is not None else fn.on_error,
+            max_errors=max_errors if max_errors is not None else fn.max_errors,
         )
     return Step(fn, name=name, retries=retries, timeout=timeout, executor=executor,
-                options=options, buffer_size=buffer_size)
+                options=options, buffer_size=buffer_size, on_error=on_error,
+                max_errors=max_errors)

@@ -121,14 +121,16 @@ class Redactor:
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         self._values: set[str] = set()
+        self._longest_first: list[str] | None = []
         for value in values:
             self.add(value)
 
     def add(self, value: Any) -> None:
         """Remember a secret value (short values would hide too much text: 3+ characters)."""
         text = str(value)
-        if len(text) >= 3:
+        if len(text) >= 3 and text not in self._values:
             self._values.add(text)
+            self._longest_first = None
 
     def learn(self, options: Mapping[str, Mapping[str, Any]],
               declared: Mapping[str, Iterable[str]] | None = None) -> None:
@@ -182,9 +184,14 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """Free text with every known or URL-shaped secret hidden."""
-        text = redact_text(text)
-        for value in sorted(self._values, key=len, reverse=True):
-            text = text.replace(value, MASK)
+        if "://" in text or "=" in text:  # what a URL password or a secret parameter needs
+            text = redact_text(text)
+        ordered = self._longest_first
+        if ordered is None:
+            ordered = self._longest_first = sorted(self._values, key=len, reverse=True)
+        for value in ordered:
+            if value in text:
+                text = text.replace(value, MASK)
         return text
 
     def value(self, key: str, value: Any) -> Any:

@@ -5,7 +5,8 @@ complete ("X") event per component attempt, on tracks that show the concurrency 
 run: a track for the flow, lanes for its stages (streaming stages overlap), one lane per
 overlapping coroutine on the event loop, one track per worker thread, and lanes for process
 or Dask executors. Spans on one track never overlap. Each slice carries the component's
-status, ``records_in`` and ``records_out`` (and ``items`` for streams).
+status, ``records_in``, ``records_out`` and ``records_rejected`` (and ``items`` for
+streams).
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ class TraceCollector:
             start = fields.get("start") or self._started.get(key, now)
             duration_ms = fields.get("duration_ms")
             duration = duration_ms / 1000 if duration_ms is not None else max(now - start, 0.0)
-            extra = {k: fields[k] for k in ("records_in", "records_out", "items", "error")
+            extra = {k: fields[k] for k in ("records_in", "records_out", "records_rejected",
+                                            "items", "error")
                      if fields.get(k) is not None}
             self.spans.append(
                 Span(

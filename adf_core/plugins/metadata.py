@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
-from adf_core.engine.markers import AFTER_RUN, IN_PROCESS, is_after_run
+from adf_core.engine.markers import AFTER_RUN, IN_PROCESS, ROUTES, SECRETS, is_after_run, marked
 from adf_core.observe.secrets import is_secret_name
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -25,6 +25,7 @@ MODES = {
     "generator": "stream (thread)",
     "async-generator": "async stream",
 }
+#: where ``component(...)`` keeps what it declared on the callable
 ATTRIBUTE = "__adf_component__"
 _SECTION = re.compile(r"^(Args|Arguments|Parameters|Options|Keyword Args):\s*$")
 _GOOGLE_ITEM = re.compile(r"^(\*{0,2}\w+)\s*(?:\(([^)]*)\))?\s*:\s*(.*)$")
@@ -48,6 +49,17 @@ class ComponentMeta:
     secrets: frozenset[str] = frozenset()
     after_run: bool = False
     in_process: bool = False
+    #: static checks, run by ``--dry-run`` (see :mod:`adf_core.plugins.checks`)
+    check: tuple[Callable[..., Any], ...] = ()
+    #: opens the component's connection without moving data, run by ``--check``
+    probe: Callable[..., Any] | None = None
+    #: the context keys a returned dict may hold (None: read the return annotation)
+    returns: tuple[str, ...] | None = None
+    #: returns records routed into context keys: keys no later component reads are reported
+    routes: bool = False
+
+
+_NOTHING_DECLARED = ComponentMeta()
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,10 @@ def component(
     secrets: Iterable[str] = (),
     after_run: bool = False,
     in_process: bool = False,
+    check: Callable[..., Any] | Iterable[Callable[..., Any]] = (),
+    probe: Callable[..., Any] | None = None,
+    returns: Iterable[str] | None = None,
+    routes: bool = False,
 ) -> Callable[[F], F]: ...
 def component(
     fn: Any = None,
@@ -102,6 +118,10 @@ def component(
     secrets: Iterable[str] = (),
     after_run: bool = False,
     in_process: bool = False,
+    check: Callable[..., Any] | Iterable[Callable[..., Any]] = (),
+    probe: Callable[..., Any] | None = None,
+    returns: Iterable[str] | None = None,
+    routes: bool = False,
 ) -> Any:
     """Attach metadata to a component: ``@component`` or ``@component(description=...)``.
 
@@ -111,23 +131,41 @@ def component(
     success and on failure, and receives the reserved parameter ``report``; its failure never
     fails the run. ``in_process=True``: the component must run in this process (it joins a
     commit group, writes to this process's stdout, streams): under a flow-wide executor that
-    leaves the process it stays on threads. The callable itself is returned unchanged.
+    leaves the process it stays on threads. ``check`` (one callable or several) and ``probe``
+    are run by ``adf run --dry-run`` and ``--check`` (see :mod:`adf_core.plugins.checks`);
+    ``returns`` names the context keys a returned dict holds (what later stages may read; by
+    default the return annotation tells); ``routes=True`` says the returned keys are groups of
+    records (``split``): a group no later component reads is a data warning. The callable
+    itself is returned unchanged.
     """
+    checks = (check,) if callable(check) else tuple(check)
+    if isinstance(returns, str):
+        returns = (returns,)
+
     def attach(target: F) -> F:
         # Stacked component(...) calls add up: @component(secrets=...) above
         # @component(in_process=True) keeps both.
         before: ComponentMeta = getattr(target, ATTRIBUTE, None) or ComponentMeta()
-        meta = ComponentMeta(description or before.description,
-                             {**before.options, **(options or {})},
-                             before.secrets | frozenset(secrets),
-                             before.after_run or bool(after_run),
-                             before.in_process or bool(in_process))
+        meta = ComponentMeta(
+            description=description or before.description,
+            options={**before.options, **(options or {})},
+            secrets=before.secrets | frozenset(secrets),
+            after_run=before.after_run or bool(after_run),
+            in_process=before.in_process or bool(in_process),
+            check=(*before.check, *checks),
+            probe=probe if probe is not None else before.probe,
+            returns=tuple(returns) if returns is not None else before.returns,
+            routes=before.routes or bool(routes))
         try:
             setattr(target, ATTRIBUTE, meta)
             if after_run:
                 setattr(target, AFTER_RUN, True)
             if in_process:
                 setattr(target, IN_PROCESS, True)
+            if routes:
+                setattr(target, ROUTES, True)
+            if meta.secrets:
+                setattr(target, SECRETS, meta.secrets)
         except (AttributeError, TypeError):
             raise TypeError(
                 f"component(...) cannot mark {target!r}: it takes no attributes; decorate "
@@ -137,38 +175,30 @@ def component(
     return attach if fn is None else attach(fn)
 
 
+def declarations(fn: Any) -> ComponentMeta:
+    """What ``component(...)`` declared on ``fn`` (through ``step``, ``functools.partial``
+    and ``functools.wraps`` wrappers); an empty ``ComponentMeta`` when nothing was."""
+    meta = marked(fn, ATTRIBUTE)
+    return meta if isinstance(meta, ComponentMeta) else _NOTHING_DECLARED
+
+
 def declared_secrets(fn: Any) -> frozenset[str]:
-    """The options ``component(secrets=[...])`` declared on ``fn`` (through ``step`` and
-    ``functools.partial`` wrappers)."""
-    import functools
-
-    from adf_core.engine.steps import Step
-
-    for _ in range(32):  # wrappers of wrappers, never a cycle
-        meta = getattr(fn, ATTRIBUTE, None)
-        if isinstance(meta, ComponentMeta):
-            return meta.secrets
-        if isinstance(fn, Step):
-            fn = fn.fn
-        elif isinstance(fn, functools.partial):
-            fn = fn.func
-        else:
-            break
-    return frozenset()
+    """The options ``component(secrets=[...])`` declared on ``fn`` (through its wrappers)."""
+    return declarations(fn).secrets
 
 
 def describe(fn: Callable[..., Any], name: str, kind: str) -> ComponentInfo:
     """Read a component's metadata from its signature, docstring and ``component(...)``."""
-    from adf_core.engine.binding import REPORT, RESERVED
+    from adf_core.engine.binding import reserved_names
     from adf_core.engine.callables import call_kind, signature_of
 
-    meta: ComponentMeta = getattr(fn, ATTRIBUTE, None) or ComponentMeta()
-    secrets = declared_secrets(fn)
+    meta = declarations(fn)
+    secrets = meta.secrets
     doc = inspect.cleandoc(inspect.getdoc(fn) or "")
     docs = {**option_docs(doc), **meta.options}
     options = []
     reads_upstream = False
-    reserved = (*RESERVED, REPORT) if is_after_run(fn) else RESERVED
+    reserved = reserved_names(is_after_run(fn))
     for param in signature_of(fn).parameters.values():
         if param.name in reserved or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
             reads_upstream = reads_upstream or param.name == "upstream"

@@ -45,16 +45,22 @@ def test_a_duplicated_alias_hint_names_the_real_component(tmp_path: Path) -> Non
 
 # -- a missing input: advice for its reader -------------------------------------------------
 
+ANY_KEYS = "def anything():\n    return {'other': 1}\n"  # may return any key: not known
+
+
 def test_a_cli_user_is_told_the_flags_to_type(tmp_path: Path) -> None:
-    (tmp_path / "jobs.py").write_text(NEEDS_DAY)
+    (tmp_path / "jobs.py").write_text(NEEDS_DAY + ANY_KEYS)
     env = {"PYTHONPATH": str(tmp_path)}
-    for extra in ([], ["--json"]):
-        done = adf("run", "jobs:needs | stdout", *extra, cwd=tmp_path, env=env)
-        assert done.returncode == 1
-        text = done.stderr + done.stdout
-        assert ("Set it with -o needs.day=VALUE (this component) or -p day=VALUE (the whole "
-                "flow)") in text
-        assert "Pass it in the params" not in text and "step(fn" not in text
+    # Found before the run (nothing earlier provides it: exit 2), or only when the run gets
+    # there (an earlier stage might have returned it: exit 1); the same advice either way.
+    for flow, code in (("jobs:needs | stdout", 2), ("jobs:anything | jobs:needs | stdout", 1)):
+        for extra in ([], ["--json"]):
+            done = adf("run", flow, *extra, cwd=tmp_path, env=env)
+            assert done.returncode == code, done.stderr
+            text = done.stderr + done.stdout
+            assert ("-o needs.day=VALUE (this component) or -p day=VALUE (the whole "
+                    "flow)") in text
+            assert "Pass it in the params" not in text and "step(fn" not in text
     # Following the advice works.
     for flag in (["-o", "needs.day=2026-11-24"], ["-p", "day=2026-11-24"]):
         done = adf("run", "jobs:needs | stdout", *flag, "-o", "stdout.format=jsonl",

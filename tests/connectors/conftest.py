@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import threading
 import time
 import uuid
@@ -15,31 +13,15 @@ from typing import Any
 
 import pytest
 
-SERVERS = {
-    "postgresql": ("postgresql+psycopg://postgres@127.0.0.1:5432/test", 5432),
-    "mariadb": ("mysql+pymysql://root@127.0.0.1:3306/test", 3306),
-}
-
-
-def _require(name: str, port: int) -> None:
-    """Skip when the local service is absent; fail instead under ADF_REQUIRE_SERVICES=1."""
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
-        reason = f"{name} is not running on 127.0.0.1:{port}"
-        if os.environ.get("ADF_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason}, and ADF_REQUIRE_SERVICES=1 requires it")
-        pytest.skip(reason)
-
 
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """A SQLAlchemy URL for each backend of the matrix."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
-    url, port = SERVERS[request.param]
-    _require(request.param, port)
-    return url
+    # postgresql_url / mariadb_url (tests/conftest.py): skip without the server, or fail
+    # under ADF_REQUIRE_SERVICES=1
+    return str(request.getfixturevalue(f"{request.param}_url"))
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ def test_a_non_record_item_is_a_clear_error():
 
 
 def test_select_inputs_reads_upstream_in_order_or_named_context_keys():
-    upstream = {"a": ROWS[:1], "log": None, "n": 3, "b": ROWS[1:2]}
+    upstream = {"a": ROWS[:1], "log": None, "b": ROWS[1:2]}
     assert [name for name, _ in select_inputs(upstream)] == ["a", "b"]
     context = {"eu": ROWS[:2], "us": ROWS[2:]}
     assert select_inputs(upstream, context, ["us"]) == [("us", ROWS[2:])]
@@ -92,6 +92,16 @@ def test_select_inputs_reads_upstream_in_order_or_named_context_keys():
         select_inputs(upstream, context, ["asia"])
     pairs = list(iter_input_batches(upstream, batch_size=10))
     assert pairs == [("a", ROWS[:1]), ("b", ROWS[1:2])]
+
+
+@pytest.mark.parametrize("value", [3, "done", [1, 2]])
+def test_a_value_that_is_no_dataset_is_an_error_naming_it(value):
+    # it used to be dropped silently: a destination then wrote "zero records"
+    with pytest.raises(TypeError, match=rf"the output of 'n' is {type(value).__name__} .*not a "
+                                        r"dataset"):
+        select_inputs({"a": ROWS[:1], "n": value})
+    with pytest.raises(TypeError, match=r"context key 'n' is .*not a dataset"):
+        select_inputs({}, {"n": value}, ["n"])
 
 
 def test_async_variants_accept_async_iterators():

@@ -24,19 +24,6 @@ import pytest
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def require_postgresql() -> None:
-    """Skip when PostgreSQL is absent; fail instead under ADF_REQUIRE_SERVICES=1."""
-    import os
-    import socket
-
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
-    except OSError:
-        reason = "postgresql is not running on 127.0.0.1:5432"
-        if os.environ.get("ADF_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason}, and ADF_REQUIRE_SERVICES=1 requires it")
-        pytest.skip(reason)
-
 VARIANTS = [
     ["--dry-run"], ["--dry-run", "--json"], [], ["--json"], ["-v"], ["-v", "--log-format",
                                                                        "console"],
@@ -129,11 +116,10 @@ def test_credential_headers_never_show_even_when_a_401_echoes_them(
 
 
 @pytest.fixture
-def pg_role() -> Iterator[tuple[str, str]]:
+def pg_role(postgresql_url: str) -> Iterator[tuple[str, str]]:
     """A login role whose password SQLAlchemy's URL rules allow raw: '/', '?', '#', ':'."""
     import sqlalchemy as sa
 
-    require_postgresql()
     role = f"adf_secret_{uuid.uuid4().hex[:10]}"
     password = f"pa/ss?w#rd:{uuid.uuid4().hex[:8]}"
     engine = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")

@@ -44,7 +44,7 @@ def test_an_after_run_component_runs_last_with_the_report() -> None:
     assert report["run_id"] == "r1" and report["status"] == "succeeded"
     assert report["error"] is None and report["flow"] == "records | store, tell"
     assert dict(report["components"]["records"]) == {
-        "status": "succeeded", "records_in": 0, "records_out": 3,
+        "status": "succeeded", "records_in": 0, "records_out": 3, "records_rejected": 0,
         "seconds": report["components"]["records"]["seconds"]}
     assert report["components"]["store"]["records_in"] == 3
     assert "tell" not in report["components"]
@@ -201,6 +201,61 @@ def test_notify_reports_a_failed_run(webhook: Any, tmp_path: Path) -> None:
     assert not out.exists()
     result = json.loads(done.stdout)
     assert result["run_id"] == summary["run_id"] and result["after_run_errors"] == []
+
+
+# A declared secret (its name says nothing) and a URL password, both quoted by the error.
+LEAKY_DSN = "host=db sslcert=Zq81xQv"
+LEAKY_URL = "postgresql://app:Pw-7731x@db.invalid/orders"
+
+
+def _assert_nothing_leaks(summary: dict[str, Any], *elsewhere: str) -> None:
+    assert summary["status"] == "failed" and summary["failed"] == ["src"]
+    assert "***" in summary["error"] and "refused" in summary["error"]
+    for text in (json.dumps(summary), *elsewhere):
+        assert "Zq81xQv" not in text and "Pw-7731x" not in text
+
+
+def test_notify_never_posts_a_secret_the_error_quotes(webhook: Any, tmp_path: Path) -> None:
+    done = run_adf("src=trust_jobs:leaky | out=file, notify", "-o", f"src.dsn={LEAKY_DSN}",
+                   "-o", f"src.url={LEAKY_URL}", "-o", f"out.path={tmp_path / 'out.jsonl'}",
+                   "-o", f"notify.url={webhook.url}", "--json", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    (summary,) = webhook.payloads
+    _assert_nothing_leaks(summary, done.stdout, done.stderr)
+
+
+def test_the_report_is_redacted_by_the_run_itself(webhook: Any) -> None:
+    # From Python, without the adf command: the run's own redactor hides the error line
+    # before notify (or any after-run component and observer) sees it.
+    from trust_jobs import leaky
+
+    from adf_plugins.notify import notify
+
+    flow = DataFlow((step(leaky, name="src", options={"dsn": LEAKY_DSN, "url": LEAKY_URL}),
+                     step(notify, options={"url": webhook.url})))
+    with pytest.raises(ComponentError) as caught:
+        flow.run()
+    assert "Zq81xQv" in str(caught.value), "the caller's own exception is left as it was"
+    (summary,) = webhook.payloads
+    _assert_nothing_leaks(summary, json.dumps(dict(caught.value.report)["error"]))
+
+
+def test_the_report_is_a_reserved_parameter_validation_does_not_ask_for(
+        tmp_path: Path) -> None:
+    from trust_jobs import tell
+
+    from adf_core import validate
+
+    flow = DataFlow.parse("src=trust_jobs:rows | out=trust_jobs:boom, tell=trust_jobs:tell")
+    assert [p.option for p in validate(flow)] == []
+    assert flow.plan.by_alias["tell"].binding.wants_report and tell is not None
+    done = run_adf("src=trust_jobs:rows | out=file, tell=trust_jobs:tell", "-o", "src.count=2",
+                   "-o", f"out.path={tmp_path / 'out.jsonl'}", "--dry-run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    done = run_adf("src=trust_jobs:rows | out=file, tell=trust_jobs:tell", "-o", "src.count=2",
+                   "-o", f"out.path={tmp_path / 'out.jsonl'}", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "tell: the run succeeded" in done.stderr
 
 
 def test_describe_does_not_offer_the_report_as_an_option() -> None:

@@ -125,8 +125,8 @@ def test_the_cli_shows_records_everywhere(tmp_path: Path) -> None:
     header, *rows = [line for line in done.stderr.splitlines()
                      if line.startswith(("ALIAS", "src ", "out "))]
     assert header.split() == ["ALIAS", "KIND", "STAGE", "STATUS", "SECONDS", "RECORDS", "IN",
-                              "RECORDS", "OUT"]
-    assert [r.split()[-2:] for r in rows] == [["0", "100000"], ["100000", "100000"]]
+                              "RECORDS", "OUT", "REJECTED"]
+    assert [r.split()[-3:] for r in rows] == [["0", "100000", "0"], ["100000", "100000", "0"]]
     slices = {e["name"]: e["args"] for e in json.loads(trace.read_text())["traceEvents"]
               if e.get("ph") == "X" and e.get("cat", "").startswith("component")}
     assert (slices["src"]["records_out"], slices["out"]["records_in"]) == (100_000, 100_000)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from trust_support import events, require_postgres, run_adf, start_adf, wait_for
+from trust_support import events, run_adf, start_adf, wait_for
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 
@@ -23,11 +23,11 @@ SIGNALS = [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)]
 
 
 @pytest.fixture
-def targets(tmp_path: Path) -> Iterator[dict[str, Any]]:
+def targets(tmp_path: Path, postgresql_url: str) -> Iterator[dict[str, Any]]:
     """A file, a SQLite table and a PostgreSQL table, each holding the OLD records."""
     import sqlalchemy as sa
 
-    postgres = require_postgres()
+    postgres = postgresql_url
     out = tmp_path / "out.jsonl"
     seeded = run_adf("src=trust_jobs:rows | out=file, lite=db, pg=db",
                      "-o", "src.count=2", "-o", "src.start=-2",

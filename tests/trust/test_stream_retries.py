@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from trust_support import ADF, env, events, require_postgres, run_adf
+from trust_support import ADF, env, events, run_adf
 
 from adf_core import ComponentError, DataFlow, step
 
@@ -183,10 +183,10 @@ class Forwarder:
 
 
 @pytest.fixture
-def orders() -> Iterator[str]:
+def orders(postgresql_url: str) -> Iterator[str]:
     import sqlalchemy as sa
 
-    url = require_postgres()
+    url = postgresql_url
     table = f"adf_retry_{uuid.uuid4().hex[:10]}"
     engine = sa.create_engine(url)
     with engine.begin() as conn:

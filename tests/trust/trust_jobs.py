@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from adf_core import component
 
 
 def _mark(marker: str | None) -> None:
@@ -61,3 +64,17 @@ def hang_writer(path: str, marker: str | None = None) -> None:
 def boom(upstream: Any, message: str = "the check failed") -> None:
     """A transform that always fails."""
     raise RuntimeError(message)
+
+
+@component(secrets=["dsn"])
+def leaky(url: str, dsn: str) -> list[dict[str, Any]]:
+    """A source whose error quotes its declared secret and its URL's password."""
+    from urllib.parse import urlsplit
+
+    raise ConnectionError(f"refused {dsn}; the password {urlsplit(url).password} was wrong")
+
+
+@component(after_run=True)
+def tell(report: Any) -> None:
+    """An after-run component whose ``report`` has no default (the engine fills it)."""
+    print(f"tell: the run {report['status']}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Helpers of the trust tests: real ``adf`` processes, PostgreSQL, waiting for markers."""
+"""Helpers of the trust tests: real ``adf`` processes, waiting for markers, a webhook."""
 
 from __future__ import annotations
 
@@ -13,25 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 HERE = Path(__file__).resolve().parent
 ADF = str(Path(sys.executable).with_name("adf"))
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def require_postgres() -> str:
-    """The local PostgreSQL URL; skip without it (fail under ADF_REQUIRE_SERVICES=1)."""
-    import socket
-
-    try:
-        socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
-    except OSError:
-        reason = "postgresql is not running on 127.0.0.1:5432"
-        if os.environ.get("ADF_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"{reason}, and ADF_REQUIRE_SERVICES=1 requires it")
-        pytest.skip(reason)
-    return POSTGRES
 
 
 def env(**extra: str) -> dict[str, str]:

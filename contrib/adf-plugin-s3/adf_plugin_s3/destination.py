@@ -15,9 +15,11 @@ import contextlib
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Literal
 
+from adf_core import component
 from adf_core.data.formats import CsvOptions, RecordWriter
+from adf_plugin_s3 import checks
 from adf_plugin_s3.client import check_bucket, make_client, s3_uri
 from adf_plugin_s3.formats import (
     CONTENT_TYPES,
@@ -43,11 +45,13 @@ class S3Written:
         return sum(self.objects.values())
 
 
+@component(check=[checks.key_or_prefix, checks.object_key, checks.bucket_name],
+           probe=checks.probe_destination)
 def s3_destination(
     bucket: str,
     key: str | None = None,
     prefix: str | None = None,
-    format: str | None = None,
+    format: Literal["jsonl", "ndjson", "csv", "json"] | None = None,
     compression: str | None = None,
     endpoint_url: str | None = None,
     region: str | None = None,

@@ -6,10 +6,12 @@ import contextlib
 import io
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
+from adf_core import component
 from adf_core.data.formats import read_records
 from adf_core.records import batched
+from adf_plugin_s3 import checks
 from adf_plugin_s3.client import check_bucket, make_client, s3_uri
 from adf_plugin_s3.formats import PHRASES, CsvOptions, is_gzip, resolve_format
 from adf_plugin_s3.staging import is_staging_key
@@ -18,11 +20,12 @@ RESUME_ATTEMPTS = 5  # consecutive broken reads of one object before giving up
 _READ_BUFFER = 256 * 1024
 
 
+@component(check=[checks.key_or_prefix, checks.bucket_name], probe=checks.probe_source)
 def s3_source(
     bucket: str,
     key: str | None = None,
     prefix: str | None = None,
-    format: str | None = None,
+    format: Literal["jsonl", "ndjson", "csv", "json"] | None = None,
     endpoint_url: str | None = None,
     region: str | None = None,
     batch_size: int = 1000,
