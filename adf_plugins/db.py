@@ -8,6 +8,7 @@ import datetime as dt
 import decimal
 import uuid
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from adf_core import component
@@ -31,6 +32,9 @@ def _engine(url: str, *, write: bool = False) -> Any:
 
     if not url.startswith("sqlite"):
         return sa.create_engine(url)
+    database = sa.engine.make_url(url).database
+    if write and database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)  # as the file destination does
     # SQLite writers queue on one file lock: wait for it (60 s) rather than fail at once
     engine = sa.create_engine(url, connect_args={"timeout": 60.0} if write else {})
 
@@ -185,7 +189,7 @@ def _insert(conn: Any, table: Any, batch: list[Record], numbers: list[int], wher
     savepoint = conn.begin_nested()
     try:
         conn.execute(table.insert(), rows)
-    except sa.exc.DBAPIError:
+    except sa.exc.StatementError:  # a driver error, or a value the driver cannot bind
         savepoint.rollback()
     else:
         savepoint.commit()
@@ -194,7 +198,7 @@ def _insert(conn: Any, table: Any, batch: list[Record], numbers: list[int], wher
         savepoint = conn.begin_nested()
         try:
             conn.execute(table.insert(), [row])
-        except sa.exc.DBAPIError as exc:
+        except sa.exc.StatementError as exc:
             savepoint.rollback()
             raise RecordError(
                 f"record {numbers[offset]} ({label}) does not fit table {where!r}: "

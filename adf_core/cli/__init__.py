@@ -15,6 +15,7 @@ import click
 from adf_core import __version__
 from adf_core.cli.graph import graph
 from adf_core.cli.listing import components, describe, plugins
+from adf_core.cli.new import new
 from adf_core.cli.run import run
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -44,6 +45,7 @@ cli.add_command(plugins)
 cli.add_command(components)
 cli.add_command(describe)
 cli.add_command(graph)
+cli.add_command(new)
 
 
 def main(args: list[str] | None = None, **extra: Any) -> Any:

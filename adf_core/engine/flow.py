@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import os
 from collections.abc import Mapping
@@ -127,8 +126,14 @@ class DataFlow:
 
     def run(self, params: Mapping[str, Any] | None = None, /, *,
             run_id: str | None = None) -> FlowResult:
-        """Run the flow synchronously (for scripts): ``asyncio.run(flow(params))``."""
-        return asyncio.run(self(params, run_id=run_id))
+        """Run the flow synchronously, as ``asyncio.run(flow(params))`` would.
+
+        Works in scripts and inside a running event loop (a notebook): there the flow runs
+        on a loop of its own in a helper thread. Uses eager task start on Python 3.12+.
+        """
+        from adf_core.engine.loops import run_sync
+
+        return run_sync(lambda: self(params, run_id=run_id))
 
     @property
     def expression(self) -> str:

@@ -16,6 +16,7 @@ ALLOWED = {
     "engine": {"data", "observe"},
     "plugins": {"engine", "data", "observe"},
     "cli": {"plugins", "engine", "data", "observe"},
+    "testing": {"cli", "plugins", "engine", "data", "observe"},  # the plugin authors' test kit
 }
 #: Importable from anywhere: adf_core.errors, adf_core.text, and the package itself (its
 #: ``__version__``; the package is imported before any of its modules anyway).
