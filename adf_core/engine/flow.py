@@ -43,7 +43,11 @@ class DataFlow:
       a count or a fraction below 1 of the records it read; beyond it the run fails;
     - ``dead_letter`` (None) the JSON-lines file the dead letters are written to at the end of
       each run (without it they are kept in ``FlowResult.dead_letters``);
-    - ``strict`` (False) data warnings (``adf_core.warn``, unread ``split`` groups) are errors.
+    - ``strict`` (False) data warnings (``adf_core.warn``, unread ``split`` groups) are errors;
+    - ``name`` (None) the pipeline's name, the key of the state its components keep between
+      runs (required when a component takes ``state``);
+    - ``state`` (None) the URL of the state store (``sqlite:///...``, ``postgresql+psycopg://``);
+      None: ``ADF_STATE``, else ``sqlite:///.adf/state.db`` under the working directory.
     """
 
     def __init__(
@@ -63,6 +67,8 @@ class DataFlow:
         max_errors: float | None = None,
         dead_letter: str | os.PathLike[str] | None = None,
         strict: bool = False,
+        name: str | None = None,
+        state: str | None = None,
     ) -> None:
         _check_positive("max_concurrency", max_concurrency)
         _check_positive("max_threads", max_threads)
@@ -71,10 +77,10 @@ class DataFlow:
             raise FlowDefinitionError(f"retries must be an integer >= 0, got {retries!r}")
         if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
             raise FlowDefinitionError(f"timeout must be a number of seconds > 0, got {timeout!r}")
-        for name, value in (("thread_grace", thread_grace), ("retry_delay", retry_delay)):
+        for setting, value in (("thread_grace", thread_grace), ("retry_delay", retry_delay)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise FlowDefinitionError(
-                    f"{name} must be a number of seconds >= 0, got {value!r}")
+                    f"{setting} must be a number of seconds >= 0, got {value!r}")
         if dead_letter is not None and not isinstance(dead_letter, str | os.PathLike):
             raise FlowDefinitionError(f"dead_letter must be a file path, got {dead_letter!r}")
         if on_error is None:
@@ -89,7 +95,9 @@ class DataFlow:
             buffer_size=buffer_size, executor_address=executor_address,
             thread_grace=thread_grace, retry_delay=retry_delay, on_error=on_error,
             max_errors=max_errors, dead_letter=os.fspath(dead_letter) if dead_letter else None,
-            strict=strict)
+            strict=strict, name=name, state=state)
+        if state is not None and (not isinstance(state, str) or not state.strip()):
+            raise FlowDefinitionError(f"state must be a database URL, got {state!r}")
         self.tree: Sequence = normalize(definition)
         self.plan: Plan = compile_plan(self.tree, self.defaults)
         place_components(self.plan)

@@ -166,6 +166,8 @@ class Pumps:
                            stream)
                 raise ComponentError(alias, comp.stage, attempt, exc, comp.position) from exc
             else:
+                if run.info.states is not None:  # its state is final before its end is told
+                    run.info.states.done.add(alias)
                 for channel in channels:
                     channel.finish()
             finally:

@@ -34,6 +34,8 @@ class RunInfo:
     rejects: Any = field(default=None, compare=False)
     #: the run's data warnings (``adf_core.engine.data_warnings.RunWarnings``), for ``warn()``
     warnings: Any = field(default=None, compare=False)
+    #: the saved states of the run's components (``adf_core.engine.saved_state.RunStates``)
+    states: Any = field(default=None, compare=False)
 
     def settle(self, alias: str, status: str) -> None:
         """Record a status that a waiting commit gate must see, and wake the gates."""

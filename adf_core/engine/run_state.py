@@ -59,7 +59,16 @@ class RunState:
         self.info = RunInfo(run_id=run_id, flow=plan.expression, started_at=time.time(),
                             peers=plan.peers, can_start=self.can_start,
                             progress=self.progress, rejects=self.rejects,
-                            warnings=self.warnings)
+                            warnings=self.warnings, states=_states(plan, run_id))
+        if self.info.states is not None:
+            self.info.states.statuses = self.info.statuses
+
+    def state_of(self, comp: PlannedComponent) -> dict[str, Any] | None:
+        """The ``state`` a component receives: its own saved state, when it keeps state."""
+        states = self.info.states
+        if states is None or not comp.keeps_state:
+            return None
+        return states.of(comp.alias)  # type: ignore[no-any-return]
 
     @property
     def redactor(self) -> Redactor:
@@ -137,3 +146,16 @@ class RunState:
     def where(comp: PlannedComponent) -> str:
         """Where a component runs, as events name it: ``loop`` or its executor."""
         return "loop" if comp.is_async else comp.executor
+
+
+def _states(plan: Plan, run_id: str) -> Any:
+    """The saved states of this run, when a component keeps state (loaded when it starts)."""
+    if not plan.state_aliases or plan.defaults.name is None:
+        return None
+    from adf_core.data.state_store import store_url
+    from adf_core.engine.saved_state import RunStates
+
+    states = RunStates(plan.defaults.name, store_url(plan.defaults.state), plan.state_aliases,
+                       run_id)
+    states.destinations = plan.destinations
+    return states

@@ -139,7 +139,7 @@ class _Scheduler:
         run = self.run
         pumps = self.pumps
         try:
-            args, kwargs = comp.binding.bind(ctx, upstream)
+            args, kwargs = comp.binding.bind(ctx, upstream, None, run.state_of(comp))
         except MissingInputError as exc:
             run.info.settle(comp.alias, "failed")
             run.events.failed(comp, run.where(comp), 0, time.perf_counter(), exc)
@@ -199,6 +199,8 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
         try:
             # a dead-letter path that cannot be written fails the run before anything runs
             rejects.open()
+            if run.info.states is not None:
+                await asyncio.to_thread(run.info.states.load)
             try:
                 async with TaskGroup() as tg:
                     run.tg = tg
@@ -214,6 +216,8 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
         except (Exception, asyncio.CancelledError) as exc:
             failure = exc
         failure = finish_rejects(rejects, failure)
+        if failure is None and run.info.states is not None:
+            failure = await save_states(run)
         # The report's error line is hidden by the run's redactor before an after-run
         # component (a webhook) or an observer sees it.
         report = build_report(run, "failed" if failure is not None else "succeeded", failure,
@@ -283,6 +287,19 @@ async def _after_run(scheduler: _Scheduler, report: Mapping[str, Any]) -> list[C
         return [error for error in found if error is not None]
 
     return await asyncio.get_running_loop().create_task(all_of_them())
+
+
+async def save_states(run: RunState) -> BaseException | None:
+    """Save the components' states once every destination committed; a store that cannot
+    be written fails the run (the data is committed: the next run reads it again)."""
+    from adf_core.data.state_store import StateStoreError
+
+    try:
+        await asyncio.to_thread(run.info.states.save)
+    except StateStoreError as exc:
+        return FlowError(f"{exc}; the data of this run was committed, the next run reads it "
+                         "again")
+    return None
 
 
 def finish_rejects(rejects: RunRejects, failure: BaseException | None
