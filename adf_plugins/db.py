@@ -16,8 +16,10 @@ from adf_core.checks import exactly_one
 from adf_core.commit import commit_group
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
+from adf_core.state import current_component, write_state_in
 from adf_plugins import checks
 from adf_plugins._common import Written, safe_url
+from adf_plugins.incremental import Cursor, bind_params
 
 Record = dict[str, Any]
 MODES = ("append", "replace", "upsert")
@@ -58,19 +60,27 @@ def _split_name(table: str) -> tuple[str | None, str]:
 
 
 @component(check=[exactly_one("query", "table"), checks.database_url],
-           probe=checks.probe_db_source)
+           probe=checks.probe_db_source, state_when="incremental")
 def read_db(
     url: str,
     query: str | None = None,
     table: str | None = None,
     batch_size: int = 1000,
     params: dict[str, Any] | None = None,
+    incremental: str | None = None,
+    initial_value: Any = None,
+    lag: float | None = None,
+    key: list[str] | None = None,
+    state: dict[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> Iterator[list[Record]]:
     """Read rows from a SQL database, streaming in batches.
 
-    Give a `query` (bind parameters as `:name`, values from `params`) or a `table`. Rows are
-    fetched `batch_size` at a time through a server-side cursor where the driver has one
-    (psycopg, PyMySQL), so memory stays flat whatever the table size.
+    Give a `query` (bind parameters as `:name`, values from `params`, else from the flow
+    context: `-p day=...`) or a `table`. Rows are fetched `batch_size` at a time through a
+    server-side cursor where the driver has one (psycopg, PyMySQL), so memory stays flat
+    whatever the table size. With `incremental = "COLUMN"` only rows with a cursor above the
+    last one loaded are read (see adf_plugins.incremental; the pipeline needs a name).
 
     Args:
         url: SQLAlchemy URL (sqlite:///file.db, postgresql+psycopg://..., mysql+pymysql://...).
@@ -78,12 +88,24 @@ def read_db(
         table: table to read whole (`schema.table` allowed).
         batch_size: rows per batch.
         params: bind parameters of the query.
+        incremental: the cursor column: read only rows above the last value loaded.
+        initial_value: the first run reads rows from this cursor value on.
+        lag: re-read this window below the last cursor for rows committed late (seconds for
+            timestamps, a number for numeric cursors).
+        key: the row key that drops rows read again inside the lag window.
     """
     import sqlalchemy as sa
 
     if (query is None) == (table is None):
         raise ValueError("db source: give exactly one of `query` or `table`")
     batch_size = max(int(batch_size), 1)
+    bound = bind_params(query, params, context, current_component() or "db") \
+        if query is not None else dict(params or {})
+    cursor = Cursor(incremental, state, initial_value=initial_value, lag=lag, key=key) \
+        if incremental else None
+    if cursor is not None:
+        query, bound = cursor.query(query=query, table=table, params=bound)
+        table = None
     engine = _engine(url)
     try:
         with engine.connect() as conn:
@@ -98,7 +120,7 @@ def read_db(
                 statement = sa.text(query or "")
             conn = conn.execution_options(stream_results=True, max_row_buffer=batch_size)
             try:
-                result = conn.execute(statement, params or {})
+                result = conn.execute(statement, bound)
             except sa.exc.SQLAlchemyError as exc:
                 raise RuntimeError(
                     f"db source {safe_url(url)}: {type(exc.orig or exc).__name__}: "
@@ -106,7 +128,11 @@ def read_db(
                 ) from exc
             keys = list(result.keys())
             for rows in result.partitions(batch_size):
-                yield [dict(zip(keys, row, strict=True)) for row in rows]
+                batch = [dict(zip(keys, row, strict=True)) for row in rows]
+                if cursor is not None:
+                    batch = cursor.accept(batch)  # the state moves before the batch goes on
+                if batch:
+                    yield batch
     finally:
         engine.dispose()
 
@@ -301,6 +327,7 @@ def write_db(
                             seen += len(batch)
                             count += len(batch)
                     ready()
+                    write_state_in(conn, url)  # the same database as the state: one COMMIT
             except BaseException:
                 if created:
                     _drop_if_left(engine, schema, name)

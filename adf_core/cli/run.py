@@ -91,6 +91,10 @@ MAX_ERRORS = _MaxErrors()
               help="JSON-lines file of the bad records (implies --on-error dead_letter).")
 @click.option("--strict", is_flag=True, default=None,
               help="Data warnings (e.g. split groups nobody reads) fail the run.")
+@click.option("--name", metavar="NAME",
+              help="The pipeline's name: the key of the state its components keep.")
+@click.option("--state", "state_url", metavar="URL",
+              help="State store URL (default: $ADF_STATE, else sqlite:///.adf/state.db).")
 @click.pass_context
 def run(ctx: click.Context, expression: str | None, sources: str | None,
         transforms: tuple[str, ...], dests: str | None, pipeline_file: str | None,
@@ -99,7 +103,7 @@ def run(ctx: click.Context, expression: str | None, sources: str | None,
         max_concurrency: int | None, max_threads: int | None, log_format: str, verbose: int,
         quiet: bool, trace_file: str | None, as_json: bool, dry_run: bool, check: bool,
         on_error: str | None, max_errors: float | None, dead_letter: str | None,
-        strict: bool | None) -> None:
+        strict: bool | None, name: str | None, state_url: str | None) -> None:
     """Run a flow: EXPR (e.g. "a, b | merge | c"), tier flags, or -f FILE.
 
     \b
@@ -120,7 +124,8 @@ def run(ctx: click.Context, expression: str | None, sources: str | None,
         defaults={"retries": retries, "timeout": timeout, "executor": executor,
                   "executor_address": executor_address, "max_concurrency": max_concurrency,
                   "max_threads": max_threads, "on_error": on_error, "max_errors": max_errors,
-                  "dead_letter": dead_letter, "strict": strict},
+                  "dead_letter": dead_letter, "strict": strict, "name": name,
+                  "state": state_url},
     )
     redactor = Redactor()
     redactor.learn(spec.options)

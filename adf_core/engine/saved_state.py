@@ -71,7 +71,10 @@ class RunStates:
         self.done: set[str] = set()
 
     def load(self) -> None:
-        saved = self.store.load(self.pipeline)
+        try:
+            saved = self.store.load(self.pipeline)
+        finally:
+            self.store.close()
         self.values = {alias: dict(saved.get(alias) or {}) for alias in self.aliases}
 
     def of(self, alias: str) -> dict[str, Any]:
@@ -110,3 +113,16 @@ class RunStates:
             write_rows(connection, self.pipeline, encoded, self.run_id)
             self._written = snapshot
         return True
+
+
+def write_state_in(connection: Any, url: str) -> bool:
+    """For a destination, right before it commits on ``connection`` (SQLAlchemy, an open
+    transaction on the database at ``url``): write the run's state in that transaction when
+    the state store is that same database and this is the flow's only destination. Returns
+    whether it did (then the state commits with the data, or not at all)."""
+    from adf_core.engine.run_info import current_component, current_run
+
+    run = current_run()
+    if run is None or run.states is None:
+        return False
+    return bool(run.states.write_in(connection, url, current_component()))
