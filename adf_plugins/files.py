@@ -43,7 +43,7 @@ def _format_of(path: str, format: str | None) -> str:
     return fmt
 
 
-@component(check=checks.input_paths)
+@component(check=checks.input_paths, state_when="incremental")
 def read_file(
     path: str,
     format: Literal["csv", "jsonl", "ndjson", "json", "parquet"] | None = None,
@@ -52,6 +52,8 @@ def read_file(
     delimiter: str = ",",
     infer_types: bool = True,
     filename_field: str | None = None,
+    incremental: bool = False,
+    state: dict[str, Any] | None = None,
 ) -> Iterator[list[Record]]:
     """Read records from csv, jsonl, json or parquet files; `path` may be a glob.
 
@@ -69,6 +71,8 @@ def read_file(
         delimiter: csv field delimiter.
         infer_types: turn csv numbers into int/float and empty cells into null.
         filename_field: if set, add a field of this name holding each record's file path.
+        incremental: read only the files not loaded by an earlier run of this pipeline (a
+            file counts as new when its path, size or modification time changed).
     """
     if glob.has_magic(path):
         paths = sorted(glob.glob(path, recursive=True))
@@ -80,11 +84,28 @@ def read_file(
         paths = [path]
     batch_size = max(int(batch_size), 1)
     options = {"encoding": encoding, "csv_options": CsvOptions(delimiter, infer_types)}
+    loaded: dict[str, list[int]] = {}
+    if incremental and state is not None:
+        before = state.get("files") or {}
+        # only files that still match are remembered: the state does not outgrow the glob
+        loaded = {p: before[p] for p in paths if p in before}
+        state["files"] = loaded
     for each in paths:
+        signature = _signature(each) if incremental else None
+        if signature is not None and loaded.get(each) == signature:
+            continue
         fmt = _format_of(each, format)
         with open(each, "rb") as handle:
             yield from _batches(handle, fmt, each, batch_size, filename_field,
                                 {**options, "compressed": is_gzip(each)})
+        if signature is not None:
+            loaded[each] = signature
+
+
+def _signature(path: str) -> list[int]:
+    """What tells a file loaded before from a new or changed one: size and mtime (ns)."""
+    stat = os.stat(path)
+    return [stat.st_size, stat.st_mtime_ns]
 
 
 def _batches(handle: IO[bytes], fmt: str, path: str, batch_size: int,
