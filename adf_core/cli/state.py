@@ -53,7 +53,7 @@ def list_state(state_url: str | None, as_json: bool) -> None:
     pipelines: dict[str, list[StoredState]] = {}
     for row in _rows(state_url):
         pipelines.setdefault(row.pipeline, []).append(row)
-    found = [{"name": name, "aliases": [r.alias for r in rows],
+    found: list[dict[str, Any]] = [{"name": name, "aliases": [r.alias for r in rows],
               "bytes": sum(r.size for r in rows),
               "updated_at": max((r.updated_at or "" for r in rows), default="") or None}
              for name, rows in pipelines.items()]

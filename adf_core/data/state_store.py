@@ -105,7 +105,7 @@ class StateStore:
             with self.engine().begin() as conn:
                 return work(conn)
         except sa.exc.SQLAlchemyError as exc:
-            cause = exc.orig or exc
+            cause = getattr(exc, "orig", None) or exc
             raise StateStoreError(f"state store {self.shown}: cannot {what}: "
                                   f"{type(cause).__name__}: {cause}") from exc
 

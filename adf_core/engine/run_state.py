@@ -68,7 +68,8 @@ class RunState:
         states = self.info.states
         if states is None or not comp.keeps_state:
             return None
-        return states.of(comp.alias)  # type: ignore[no-any-return]
+        found: dict[str, Any] = states.of(comp.alias)
+        return found
 
     @property
     def redactor(self) -> Redactor:

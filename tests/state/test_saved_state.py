@@ -72,7 +72,7 @@ def test_all_aliases_are_saved_together_or_not_at_all(workdir: Path) -> None:
     def not_json(state: dict[str, Any]) -> None:
         state["v"] = object()
 
-    with pytest.raises(FlowError, match="not_json.*not JSON"):
+    with pytest.raises(FlowError, match=r"not_json.*not JSON"):
         DataFlow(({good, not_json},), name="j").run()
     assert StateStore("sqlite:///.adf/state.db").rows("j") == []
 

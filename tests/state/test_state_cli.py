@@ -106,7 +106,8 @@ def test_name_and_store_from_flags_settings_and_environment(workdir: Path,
     assert adf(*flags, "--name", "byflag", "--state", store)[0] == 0
     assert json.loads(adf("state", "show", "byflag", "--state", store, "--json")[1])["name"] \
         == "byflag"
-    (workdir / "flow.toml").write_text(PIPELINE.format(run="s") + f'[settings]\nstate = "{store}"\n')
+    settings = f'[settings]\nstate = "{store}"\n'
+    (workdir / "flow.toml").write_text(PIPELINE.format(run="s") + settings)
     assert adf("run", "-f", "flow.toml", "-q")[0] == 0
     assert "landing" in adf("state", "list", "--state", store)[1]
     monkeypatch.setenv("ADF_STATE", store)

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from adf_plugin_s3 import s3_source
 
 from adf_core import DataFlow, FlowDefinitionError, step
-from adf_plugin_s3 import s3_source
 from adf_core.errors import ComponentError
 
 
