@@ -10,7 +10,6 @@ in the destination exactly once.
 
 from __future__ import annotations
 
-import json
 import random
 import signal
 import sqlite3
@@ -23,7 +22,7 @@ from pathlib import Path
 ADF = str(Path(sys.executable).with_name("adf"))
 
 FLOW = """\
-name = "kills"
+name = "{name}"
 pipeline = "src=db | out=db"
 [components.src]
 url = "sqlite:///{source}"
@@ -35,10 +34,9 @@ batch_size = 50
 [components.out]
 url = "{target}"
 table = "{table}"
-mode = "upsert"
-key = ["id"]
-batch_size = 50
-"""
+mode = "{mode}"
+{key}batch_size = 50
+{settings}"""
 
 
 @dataclass
@@ -66,35 +64,61 @@ def add_rows(source: Path, start: int, count: int) -> int:
     return start + count
 
 
-def saved_cursor(workdir: Path) -> int | None:
-    path = workdir / ".adf" / "state.db"
-    if not path.exists():
+@dataclass
+class Setup:
+    """Where the loop loads into and keeps its state."""
+
+    workdir: Path
+    name: str = "kills"
+    target: str = ""  # a SQLAlchemy URL (default: target.db in workdir)
+    table: str = "events_copy"
+    mode: str = "upsert"
+    state: str | None = None  # the store's URL (default: .adf/state.db in workdir)
+
+    def __post_init__(self) -> None:
+        self.target = self.target or f"sqlite:///{self.workdir / 'target.db'}"
+
+    @property
+    def store(self) -> str:
+        return self.state or f"sqlite:///{self.workdir / '.adf' / 'state.db'}"
+
+
+def saved_cursor(setup: Setup) -> int | None:
+    if setup.state is None and not (setup.workdir / ".adf" / "state.db").exists():
         return None
-    with sqlite3.connect(path) as conn:
-        try:
-            row = conn.execute("SELECT value FROM adf_state WHERE pipeline = 'kills' "
-                               "AND alias = 'src'").fetchone()
-        except sqlite3.OperationalError:
-            return None
-    return None if row is None else json.loads(row[0]).get("cursor")
+    from adf_core.data.state_store import StateStore
+
+    store = StateStore(setup.store)
+    try:
+        value = store.load(setup.name).get("src", {}).get("cursor")
+    finally:
+        store.close()
+    return None if value is None else int(value)
 
 
-def target_ids(target: Path, table: str) -> list[int]:
-    if not target.exists():
-        return []
-    with sqlite3.connect(target) as conn:
-        try:
-            return [r[0] for r in conn.execute(f"SELECT id FROM {table}")]
-        except sqlite3.OperationalError:  # not created yet
-            return []
+def target_ids(setup: Setup) -> list[int]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(setup.target)
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table(setup.table):
+                return []
+            return [r[0] for r in conn.execute(sa.text(f"SELECT id FROM {setup.table}"))]
+    finally:
+        engine.dispose()
 
 
 def run_kill_loop(workdir: Path, rounds: int, *, rows_per_round: int = 400,
-                  max_delay: float = 1.6, seed: int | None = None) -> Outcome:
+                  max_delay: float = 1.6, seed: int | None = None,
+                  setup: Setup | None = None) -> Outcome:
     rng = random.Random(seed)
-    source, target, table = workdir / "source.db", workdir / "target.db", "events_copy"
-    (workdir / "flow.toml").write_text(
-        FLOW.format(source=source, target=f"sqlite:///{target}", table=table))
+    setup = setup or Setup(workdir)
+    source = workdir / "source.db"
+    (workdir / "flow.toml").write_text(FLOW.format(
+        name=setup.name, source=source, target=setup.target, table=setup.table,
+        mode=setup.mode, key='key = ["id"]\n' if setup.mode == "upsert" else "",
+        settings=f'[settings]\nstate = "{setup.state}"\n' if setup.state else ""))
     outcome = Outcome()
     next_id = add_rows(source, 1, rows_per_round)
     for _ in range(rounds):
@@ -112,13 +136,13 @@ def run_kill_loop(workdir: Path, rounds: int, *, rows_per_round: int = 400,
             outcome.finished += 1
         else:
             outcome.errors.append(f"exit {process.returncode}: {err[-500:]}")
-        check_state_behind_data(workdir, source, target, table, outcome)
+        check_state_behind_data(setup, source, outcome)
     final = subprocess.run([ADF, "run", "-f", "flow.toml", "-q"], cwd=workdir,
                            capture_output=True, text=True, timeout=300)
     if final.returncode != 0:
         outcome.errors.append(f"last run: exit {final.returncode}: {final.stderr[-500:]}")
-    check_state_behind_data(workdir, source, target, table, outcome)
-    ids = target_ids(target, table)
+    check_state_behind_data(setup, source, outcome)
+    ids = target_ids(setup)
     outcome.expected = next_id - 1
     outcome.found = len(ids)
     outcome.distinct = len(set(ids))
@@ -127,14 +151,13 @@ def run_kill_loop(workdir: Path, rounds: int, *, rows_per_round: int = 400,
     return outcome
 
 
-def check_state_behind_data(workdir: Path, source: Path, target: Path, table: str,
-                            outcome: Outcome) -> None:
+def check_state_behind_data(setup: Setup, source: Path, outcome: Outcome) -> None:
     """The saved cursor never claims a row the destination does not hold."""
-    cursor = saved_cursor(workdir)
+    cursor = saved_cursor(setup)
     outcome.states_checked += 1
     if cursor is None:
         return
-    loaded = set(target_ids(target, table))
+    loaded = set(target_ids(setup))
     with sqlite3.connect(source) as conn:
         claimed = {r[0] for r in conn.execute("SELECT id FROM events WHERE seq <= ?", (cursor,))}
     missing = claimed - loaded
