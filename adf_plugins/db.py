@@ -68,7 +68,7 @@ def read_db(
     batch_size: int = 1000,
     params: dict[str, Any] | None = None,
     incremental: str | None = None,
-    initial_value: Any = None,
+    initial_value: int | float | str | None = None,
     lag: float | None = None,
     key: list[str] | None = None,
     state: dict[str, Any] | None = None,

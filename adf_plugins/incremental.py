@@ -126,6 +126,15 @@ def lower_bound(value: Any, lag: float) -> Any:
     raise ValueError(f"lag needs a numeric, date or timestamp cursor, got {type(value).__name__}")
 
 
+def _number_if_numeric(value: Any) -> Any:
+    """``-o src.initial_value=10`` arrives as text: a numeric cursor needs the number."""
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d+\.\d*", value.strip()):
+        return float(value)
+    return value
+
+
 def _identifier(name: str, what: str) -> str:
     if not _IDENTIFIER.match(name):
         raise ValueError(f"{what} {name!r} must be a plain (schema.)name: letters, digits, _")
@@ -144,7 +153,7 @@ class Cursor:
                  key: list[str] | str | None = None) -> None:
         self.column = _identifier(column, "incremental column")
         self.state = state if state is not None else {}
-        self.initial_value = initial_value
+        self.initial_value = _number_if_numeric(initial_value)
         self.lag = float(lag or 0)
         if self.lag < 0:
             raise ValueError(f"lag must be >= 0, got {lag!r}")
