@@ -225,13 +225,18 @@ def show_plan(flow: DataFlow, spec: FlowSpec, registry: Registry, redactor: Reda
               as_json: bool, checks: list[dict[str, Any]] | None = None) -> None:
     rows = plan_rows(flow, registry, redactor)
     params = redactor.mapping(spec.params)
+    state = _state_plan(flow, redactor)
     if as_json:
         echo_json({"flow": flow.expression, "params": params, "components": rows,
-                   "dry_run": True, **({} if checks is None else {"checks": checks})})
+                   "dry_run": True, **({"state": state} if state else {}),
+                   **({} if checks is None else {"checks": checks})})
         return
     click.echo(f"flow: {redactor.text(flow.expression)}")
     if params:
         click.echo("params: " + ", ".join(f"{k}={v}" for k, v in params.items()))
+    if state:
+        click.echo(f"state: pipeline {state['name']!r}, kept by {', '.join(state['aliases'])} "
+                   f"in {state['store']}")
     body = [
         [r["position"], r["alias"], r["component"], r["kind"], r["plugin"] or "-",
          _settings(r), ", ".join(f"{k}={v}" for k, v in r["options"].items()) or "-"]
@@ -243,6 +248,17 @@ def show_plan(flow: DataFlow, spec: FlowSpec, registry: Registry, redactor: Reda
         if r["executor_note"]:
             click.echo(f"note: {r['alias']} runs on threads: {r['executor_note']}")
     click.echo("dry run: nothing was run")
+
+
+def _state_plan(flow: DataFlow, redactor: Redactor) -> dict[str, Any] | None:
+    """Where the flow's components keep their state (None: none keeps any)."""
+    from adf_core.data.state_store import store_url
+
+    aliases = flow.plan.state_aliases
+    if not aliases:
+        return None
+    return {"name": flow.defaults.name, "aliases": list(aliases),
+            "store": redactor.text(store_url(flow.defaults.state))}
 
 
 def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, registry: Registry, *,

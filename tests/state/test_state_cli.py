@@ -114,3 +114,17 @@ def test_name_and_store_from_flags_settings_and_environment(workdir: Path,
     assert "byflag" in adf("state", "list")[1]  # the state commands find it as runs do
     assert not (workdir / ".adf").exists()
     assert os.path.exists(workdir / "flags.db")
+
+
+def test_the_plan_says_where_the_state_is_kept_and_hides_the_password(
+        workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(workdir / "in/a.jsonl", 1)
+    (workdir / "flow.toml").write_text(PIPELINE.format(run="p"))
+    code, out = adf("run", "-f", "flow.toml", "--dry-run")
+    assert code == 0
+    assert "state: pipeline 'landing', kept by src in sqlite:///.adf/state.db" in out
+    monkeypatch.setenv("ADF_STATE", "postgresql+psycopg://user:sekret@db.example/etl")
+    code, out = adf("run", "-f", "flow.toml", "--dry-run", "--json")
+    assert code == 0 and "sekret" not in out
+    assert json.loads(out)["state"] == {"name": "landing", "aliases": ["src"],
+                                        "store": "postgresql+psycopg://user:***@db.example/etl"}
