@@ -90,6 +90,27 @@ def database_url(options: Options) -> Iterator[Problem]:
             yield Problem(problem, option="url")
 
 
+def incremental_options(options: Options) -> Iterator[Problem]:
+    """`initial_value`, `lag` and `key` only work with `incremental`; the cursor is a column
+    name; `lag` is not negative."""
+    column = options.get("incremental")
+    if not column:
+        for name in ("initial_value", "lag", "key"):
+            if options.get(name) not in (None, "", []):
+                yield Problem(f"has no effect without `incremental` (the cursor column); set "
+                              "incremental = \"COLUMN\"", option=name)
+        return
+    from adf_plugins.incremental import Cursor
+
+    try:
+        Cursor(str(column), None)
+    except ValueError as exc:
+        yield Problem(str(exc), option="incremental")
+    lag = options.get("lag")
+    if isinstance(lag, int | float) and lag < 0:
+        yield Problem(f"must be >= 0 (the cursor's own units), got {lag!r}", option="lag")
+
+
 def driver_problem(url: str) -> str | None:
     """Why the driver behind ``url`` cannot be used, with what to install; None if it can."""
     from sqlalchemy.engine import make_url

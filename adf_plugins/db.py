@@ -59,7 +59,8 @@ def _split_name(table: str) -> tuple[str | None, str]:
     return (schema or None), name
 
 
-@component(check=[exactly_one("query", "table"), checks.database_url],
+@component(check=[exactly_one("query", "table"), checks.database_url,
+                  checks.incremental_options],
            probe=checks.probe_db_source, state_when="incremental")
 def read_db(
     url: str,

@@ -162,13 +162,13 @@ class Cursor:
         self.key = list(key or [])
         saved = self.state.get("cursor")
         self.last = decode(saved) if saved is not None else None
-        #: rows of the window loaded by earlier runs: duplicates when read again
-        self.loaded = {self._token(entry[:-1], decode(entry[-1]))
-                       for entry in self.state.get("window", [])} if self.key else set()
         self.from_value = lower_bound(self.last, self.lag) if self.last is not None else None
-        self.window: dict[str, list[Any]] = {}  # token -> [key..., cursor] (encoded)
-        for entry in self.state.get("window", []):
-            self.window[self._token(entry[:-1], decode(entry[-1]))] = entry
+        #: token -> [key..., cursor] (encoded): the rows within lag of the last cursor value
+        self.window: dict[str, list[Any]] = {
+            self._token(entry[:-1], decode(entry[-1])): entry
+            for entry in self.state.get("window", [])} if self.key else {}
+        #: what earlier runs loaded inside the window: duplicates when read again
+        self.loaded = frozenset(self.window)
 
     def query(self, *, query: str | None = None, table: str | None = None,
               params: Mapping[str, Any] | None = None) -> tuple[str, dict[str, Any]]:

@@ -208,3 +208,17 @@ def test_state_in_the_destination_transaction_makes_appends_exactly_once(
         store.close()
         execute(postgresql_url, (f"DROP TABLE IF EXISTS {source}", {}),
                 (f"DROP TABLE IF EXISTS {target}", {}))
+
+
+def test_dry_run_names_incremental_options_that_cannot_work(workdir: Path) -> None:
+    base = ["run", "src=db | stdout", "-o", "src.url=sqlite:///x.db", "-o", "src.table=t",
+            "--dry-run"]
+    result = CliRunner().invoke(cli, [*base, "-o", "src.lag=5", "-o", "src.key=id"])
+    assert result.exit_code == 2
+    assert "src.lag: has no effect without `incremental`" in result.output
+    assert "src.key: has no effect without `incremental`" in result.output
+    result = CliRunner().invoke(cli, [*base, "--name", "n", "-o", "src.incremental=a;b",
+                                      "-o", "src.lag=-1"])
+    assert result.exit_code == 2
+    assert "src.incremental: incremental column 'a;b'" in result.output
+    assert "src.lag: must be >= 0" in result.output
