@@ -97,7 +97,7 @@ def incremental_options(options: Options) -> Iterator[Problem]:
     if not column:
         for name in ("initial_value", "lag", "key"):
             if options.get(name) not in (None, "", []):
-                yield Problem(f"has no effect without `incremental` (the cursor column); set "
+                yield Problem("has no effect without `incremental` (the cursor column); set "
                               "incremental = \"COLUMN\"", option=name)
         return
     from adf_plugins.incremental import Cursor
