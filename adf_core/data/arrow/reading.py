@@ -12,22 +12,25 @@ again by the dict reader from the start, skipping the records already handed out
 error names the file, record and line exactly as before (and a bad-record policy, which the
 caller handles by not coming here, sees the same lines).
 
-Known difference (documented in the README): reading JSON lines as Arrow gives every record
-every key of its batch (a missing key is null), and an integer in a column of floats reads as
-a float. ``batch_format = "records"`` keeps records as written.
+JSON lines are read as Arrow when their first block has no floats and no nested values (a
+JSON ``1`` is an int and ``1.0`` a float to the dict reader, one double column to Arrow);
+otherwise by the dict reader. Known difference (documented in the README): Arrow gives every
+record every key of its batch (a missing key is null). ``batch_format = "records"`` keeps
+records as written.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from adf_core.data.encoding import csv_value
+from adf_core.data.records import batched
 
 _INT = r"^[-+]?(0|[1-9][0-9]*)$"
 _FLOAT = r"^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$"
@@ -53,8 +56,11 @@ def can_read(raw: IO[bytes], fmt: str, encoding: str) -> bool:
 
 
 def read_arrow_batches(raw: IO[bytes], fmt: str, source: str, batch_size: int,
+                       dict_reader: Callable[..., Iterator[dict[str, Any]]],
                        **options: Any) -> Iterator[Any]:
-    """The batches of one document (Arrow, or records for a batch Arrow cannot hold)."""
+    """The batches of one document (Arrow, or records for a batch Arrow cannot hold);
+    ``dict_reader`` is ``adf_core.data.formats.read_records``, which reads it after a parse
+    error."""
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -69,7 +75,10 @@ def read_arrow_batches(raw: IO[bytes], fmt: str, source: str, batch_size: int,
                 yield chunk
     except (pa.ArrowInvalid, UnicodeDecodeError, _UseRecords):
         raw.seek(start)
-        yield from _dict_reader_after(raw, fmt, source, batch_size, done, options)
+        records = dict_reader(raw, fmt, source, **options)
+        for _ in range(done):
+            next(records, None)
+        yield from batched(records, batch_size)
 
 
 class _UseRecords(Exception):
@@ -83,17 +92,6 @@ def _slices(batch: Any, size: int) -> Iterator[Any]:
         return
     for at in range(0, batch.num_rows, size):
         yield batch.slice(at, size)
-
-
-def _dict_reader_after(raw: IO[bytes], fmt: str, source: str, batch_size: int, skip: int,
-                       options: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-    from adf_core.data.formats import read_records
-    from adf_core.data.records import batched
-
-    records = read_records(raw, fmt, source, **options)
-    for _ in range(skip):
-        next(records, None)
-    yield from batched(records, batch_size)
 
 
 def _opened(raw: IO[bytes], compressed: bool) -> IO[bytes]:
@@ -195,8 +193,10 @@ def _jsonl_batches(raw: IO[bytes], compressed: bool) -> Iterator[Any]:
     read_options = pjson.ReadOptions(block_size=BLOCK_SIZE)
     first = pjson.open_json(_opened(raw, compressed), read_options=read_options)
     schema = first.schema
-    if any(_nested(field.type) for field in schema):
-        raise _UseRecords  # objects in records: the dict reader keeps their keys as written
+    if any(_nested(field.type) or pa.types.is_floating(field.type) for field in schema):
+        # objects: the dict reader keeps their keys as written; floats: JSON's 1 and 1.0
+        # are an int and a float to the dict reader, one double column to Arrow
+        raise _UseRecords
     fields = [pa.field(f.name, pa.string()) if pa.types.is_timestamp(f.type) else f
               for f in schema]
     raw.seek(start)
