@@ -1,4 +1,4 @@
-"""Read csv, jsonl and parquet into Arrow batches with pyarrow's streaming readers.
+"""Read csv and parquet into Arrow batches with pyarrow's streaming readers.
 
 The values are those the dict readers make (``adf_core.data.formats``): a CSV cell is read as
 text and typed column by column with the same rule as ``csv_value`` (integers, floats, empty
@@ -12,11 +12,9 @@ again by the dict reader from the start, skipping the records already handed out
 error names the file, record and line exactly as before (and a bad-record policy, which the
 caller handles by not coming here, sees the same lines).
 
-JSON lines are read as Arrow when their first block has no floats and no nested values (a
-JSON ``1`` is an int and ``1.0`` a float to the dict reader, one double column to Arrow);
-otherwise by the dict reader. Known difference (documented in the README): Arrow gives every
-record every key of its batch (a missing key is null). ``batch_format = "records"`` keeps
-records as written.
+JSON lines stay with the dict reader: a JSON record may lack keys that others have, which an
+Arrow batch cannot tell from null (and a destination would then see columns the record never
+had), and JSON's ``1`` and ``1.0`` are an int and a float, which one Arrow column cannot hold.
 """
 
 from __future__ import annotations
@@ -43,11 +41,11 @@ def _is_utf8(encoding: str) -> bool:
 
 
 def can_read(raw: IO[bytes], fmt: str, encoding: str) -> bool:
-    """Whether this reader takes the document: parquet always; csv and jsonl when UTF-8 and
-    seekable (a parse error re-reads it with the dict reader)."""
+    """Whether this reader takes the document: parquet always; csv when UTF-8 and seekable
+    (a parse error re-reads it with the dict reader)."""
     if fmt == "parquet":
         return True
-    if fmt not in ("csv", "jsonl") or not _is_utf8(encoding):
+    if fmt != "csv" or not _is_utf8(encoding):
         return False
     try:
         return bool(raw.seekable())
@@ -103,11 +101,7 @@ def _opened(raw: IO[bytes], compressed: bool) -> IO[bytes]:
 
 
 def _text_batches(raw: IO[bytes], fmt: str, options: dict[str, Any]) -> Iterator[Any]:
-    compressed = bool(options.get("compressed"))
-    if fmt == "csv":
-        yield from _csv_batches(raw, compressed, options["csv_options"])
-    else:
-        yield from _jsonl_batches(raw, compressed)
+    yield from _csv_batches(raw, bool(options.get("compressed")), options["csv_options"])
 
 
 # -- csv ----------------------------------------------------------------------------------
@@ -182,32 +176,3 @@ def _typed_column(text: pa.Array) -> pa.Array | None:
     if ints or floats:
         return None  # numbers and text (or ints and floats) in one column: records
     return values
-
-
-# -- jsonl --------------------------------------------------------------------------------
-
-def _jsonl_batches(raw: IO[bytes], compressed: bool) -> Iterator[Any]:
-    import pyarrow.json as pjson
-
-    start = raw.tell()
-    read_options = pjson.ReadOptions(block_size=BLOCK_SIZE)
-    first = pjson.open_json(_opened(raw, compressed), read_options=read_options)
-    schema = first.schema
-    if any(_nested(field.type) or pa.types.is_floating(field.type) for field in schema):
-        # objects: the dict reader keeps their keys as written; floats: JSON's 1 and 1.0
-        # are an int and a float to the dict reader, one double column to Arrow
-        raise _UseRecords
-    fields = [pa.field(f.name, pa.string()) if pa.types.is_timestamp(f.type) else f
-              for f in schema]
-    raw.seek(start)
-    reader = pjson.open_json(
-        _opened(raw, compressed), read_options=read_options,
-        parse_options=pjson.ParseOptions(explicit_schema=pa.schema(fields),
-                                         unexpected_field_behavior="error"))
-    for batch in reader:
-        if batch.num_rows:
-            yield batch
-
-
-def _nested(kind: pa.DataType) -> bool:
-    return bool(pa.types.is_nested(kind))
