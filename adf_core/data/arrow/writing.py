@@ -44,7 +44,10 @@ class ParquetSink:
         if self._pending:
             tables = [pa.Table.from_batches([t]) if isinstance(t, pa.RecordBatch) else t
                       for t in self._pending]
-            self._writer.write_table(pa.concat_tables(tables), row_group_size=ROW_GROUP_ROWS)
+            # one contiguous chunk per column: batches sliced from a larger block would make
+            # the writer walk the block's buffers once per slice
+            table = pa.concat_tables(tables).combine_chunks()
+            self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
             self._pending, self._rows = [], 0
 
     def close(self) -> None:
