@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from adf_core.data.arrow import check_batch_format
 from adf_core.engine.definition import Leaf, Sequence, leaves, normalize, render
 from adf_core.engine.expression import Resolver, build_definition
 from adf_core.engine.placement import place_components
@@ -44,6 +45,8 @@ class DataFlow:
     - ``dead_letter`` (None) the JSON-lines file the dead letters are written to at the end of
       each run (without it they are kept in ``FlowResult.dead_letters``);
     - ``strict`` (False) data warnings (``adf_core.warn``, unread ``split`` groups) are errors;
+    - ``batch_format`` (``ADF_BATCH_FORMAT`` or "arrow") how the built-in components move
+      batches: "arrow" (columnar, when pyarrow is installed) or "records" (lists of dicts);
     - ``name`` (None) the pipeline's name, the key of the state its components keep between
       runs (required when a component takes ``state``);
     - ``state`` (None) the URL of the state store (``sqlite:///...``, ``postgresql+psycopg://``);
@@ -67,6 +70,7 @@ class DataFlow:
         max_errors: float | None = None,
         dead_letter: str | os.PathLike[str] | None = None,
         strict: bool = False,
+        batch_format: str | None = None,
         name: str | None = None,
         state: str | None = None,
     ) -> None:
@@ -88,6 +92,11 @@ class DataFlow:
         if not isinstance(strict, bool):
             raise FlowDefinitionError(f"strict must be true or false, got {strict!r}")
         on_error = check_policy(on_error)
+        if batch_format is not None:
+            try:
+                batch_format = check_batch_format(batch_format)
+            except ValueError as exc:
+                raise FlowDefinitionError(str(exc)) from None
         max_errors = check_max_errors(max_errors)
         self.defaults = Defaults(
             retries=retries, timeout=timeout, executor=executor,
@@ -95,7 +104,7 @@ class DataFlow:
             buffer_size=buffer_size, executor_address=executor_address,
             thread_grace=thread_grace, retry_delay=retry_delay, on_error=on_error,
             max_errors=max_errors, dead_letter=os.fspath(dead_letter) if dead_letter else None,
-            strict=strict, name=name, state=state)
+            strict=strict, batch_format=batch_format, name=name, state=state)
         if state is not None and (not isinstance(state, str) or not state.strip()):
             raise FlowDefinitionError(f"state must be a database URL, got {state!r}")
         self.tree: Sequence = normalize(definition)

@@ -44,6 +44,7 @@ class Defaults:
     max_errors: int | float | None = None
     dead_letter: str | None = None
     strict: bool = False
+    batch_format: str | None = None  # "arrow" | "records"; None: ADF_BATCH_FORMAT or "arrow"
     #: the pipeline's name: the key of its saved state
     name: str | None = None
     #: the state store's URL (None: ``ADF_STATE``, else the default, when the run starts)
