@@ -291,8 +291,8 @@ def _create_ddl(scheme: str, schema: str | None, name: str, arrow_schema: Any,
     else:
         from sqlalchemy.dialects import sqlite as dialects  # type: ignore[no-redef]
     columns = [
-        sa.Column(field.name, _sa_type(field.type, field.name in key), primary_key=field.name in key)
-        for field in arrow_schema
+        sa.Column(f.name, _sa_type(f.type, f.name in key), primary_key=f.name in key)
+        for f in arrow_schema
     ]
     table = sa.Table(name, sa.MetaData(), *columns, schema=schema)
     return str(sa.schema.CreateTable(table).compile(dialect=dialects.dialect()))
@@ -351,7 +351,6 @@ def conform(batch: Any, target: Target, first: int, label: str) -> Any:
     on PostgreSQL, in the types SQLite keeps the row path's values as (text datetimes, real
     decimals). A field the table lacks or a value that does not convert names its record."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     from adf_plugins.db import RecordError
 
@@ -385,7 +384,6 @@ def conform(batch: Any, target: Target, first: int, label: str) -> Any:
                     f"column {column!r}: {_first_line(exc)}"
                 ) from None
         arrays.append(array)
-    del pc
     return pa.RecordBatch.from_arrays(arrays, names=columns)
 
 
@@ -405,12 +403,9 @@ def _sqlite_value(array: Any) -> Any:
 
 
 def _first_non_null_row(batch: Any, names: list[str]) -> int:
-    import pyarrow.compute as pc
-
     for row in range(batch.num_rows):
         if any(batch.column(n)[row].is_valid for n in names):
             return row
-    del pc
     return 0
 
 
