@@ -148,13 +148,53 @@ def read(
             if table is not None and ("does not exist" in message or "no such table" in message):
                 raise LookupError(f"{place}: no table {table!r}") from None
             raise RuntimeError(f"{place}: {what} failed: {message}") from None
+        if scheme == "postgresql":
+            batches = _decoded(reader)
+        elif table is not None:
+            batches = _declared_sqlite(reader, _sqlite_declared(conn, table))
+        else:
+            batches = reader
         try:
-            yield from rechunk(_decoded(reader), rows)
+            yield from rechunk(batches, rows)
         except (ValueError, OSError) as exc:  # a value we cannot convert, a broken stream
             raise RuntimeError(f"{place}: {what}: {_first_line(exc)}") from None
         cursor.close()
     finally:
         conn.close()
+
+
+def _sqlite_declared(conn: Any, table: str) -> dict[str, str]:
+    """Declared column types of a SQLite table (upper case), read by the row path's reflection."""
+    schema, _, name = table.rpartition(".")
+    pragma = f"{quote(schema)}.table_info" if schema else "table_info"
+    with conn.cursor() as cursor:
+        cursor.execute(f"PRAGMA {pragma}({quote(name)})")
+        return {row[1]: str(row[2] or "").upper() for row in cursor.fetchall()}
+
+
+def _declared_sqlite(reader: Any, declared: dict[str, str]) -> Iterator[Any]:
+    """SQLite stores dates, datetimes and booleans as text or integers: give them back as
+    the types their columns declare (as SQLAlchemy's reflection does for the row path)."""
+    import pyarrow as pa
+
+    wanted: dict[str, Any] = {}
+    for column, decl in declared.items():
+        if decl.startswith(("DATETIME", "TIMESTAMP")):
+            wanted[column] = pa.timestamp("us")
+        elif decl.startswith("DATE"):
+            wanted[column] = pa.date32()
+        elif decl.startswith("BOOL"):
+            wanted[column] = pa.bool_()
+    for batch in reader:
+        if not wanted:
+            yield batch
+            continue
+        columns = [
+            column.cast(wanted[name]) if name in wanted and column.type != wanted[name]
+            and not pa.types.is_floating(column.type) else column
+            for name, column in zip(batch.schema.names, batch.columns, strict=True)
+        ]
+        yield pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
 
 def _decoded(reader: Any) -> Iterator[Any]:
