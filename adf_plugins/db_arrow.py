@@ -40,11 +40,9 @@ def backend(url: str) -> str | None:
 
 def batch_format() -> str:
     """``records`` when the run (setting or ``ADF_BATCH_FORMAT``) asks for dicts, else ``arrow``."""
-    try:
-        from adf_core.records import current_batch_format  # type: ignore[attr-defined]
-    except ImportError:
-        return "records" if os.environ.get("ADF_BATCH_FORMAT", "").strip() == "records" else "arrow"
-    return str(current_batch_format())
+    from adf_core.data.arrow import current_batch_format
+
+    return current_batch_format()
 
 
 def _where_label() -> str:
@@ -62,7 +60,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def connect(url: str, scheme: str, *, write: bool = False) -> Any:
-    """An ADBC DB-API connection (autocommit off: everything happens in one transaction)."""
+    """An ADBC DB-API connection in autocommit mode: a writer opens its transaction itself
+    (``BEGIN``), so that a savepoint can be rolled back after a failed COPY (the drivers'
+    own transaction handling gives up on the connection then)."""
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
@@ -70,7 +70,7 @@ def connect(url: str, scheme: str, *, write: bool = False) -> Any:
         import adbc_driver_postgresql.dbapi as pg
 
         uri = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-        return pg.connect(uri)
+        return pg.connect(uri, autocommit=True)
     import adbc_driver_sqlite.dbapi as lite
 
     database = parsed.database or ":memory:"
@@ -78,7 +78,7 @@ def connect(url: str, scheme: str, *, write: bool = False) -> Any:
         from pathlib import Path
 
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    conn = lite.connect(database)
+    conn = lite.connect(database, autocommit=True)
     with conn.cursor() as cursor:  # SQLite writers queue on one file lock: wait for it
         cursor.execute("PRAGMA busy_timeout = 60000")
     return conn
@@ -185,13 +185,16 @@ def _declared_sqlite(reader: Any, declared: dict[str, str]) -> Iterator[Any]:
             wanted[column] = pa.date32()
         elif decl.startswith("BOOL"):
             wanted[column] = pa.bool_()
+        elif decl.startswith(("NUMERIC", "DECIMAL")):  # a float in SQLite; SQLAlchemy's scale
+            wanted[column] = pa.decimal128(38, 10)
     for batch in reader:
         if not wanted:
             yield batch
             continue
         columns = [
             column.cast(wanted[name]) if name in wanted and column.type != wanted[name]
-            and not pa.types.is_floating(column.type) else column
+            and (pa.types.is_decimal(wanted[name]) or not pa.types.is_floating(column.type))
+            else column
             for name, column in zip(batch.schema.names, batch.columns, strict=True)
         ]
         yield pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
@@ -563,6 +566,8 @@ def write(
     count = 0
     try:
         target = Target(conn, scheme, schema, name, where, key)
+        # SQLite: take the write lock at once (two deferred writers would deadlock on upgrade)
+        target.execute("BEGIN" if scheme == "postgresql" else "BEGIN IMMEDIATE")
         if target.exists():
             target.load_columns()
             if mode == "replace":
@@ -585,10 +590,12 @@ def write(
         if target.stage is not None:
             merge_stage(target)
         ready()
-        conn.commit()
+        target.execute("COMMIT")
     except BaseException:
         try:
-            conn.rollback()
+            conn.cursor().execute("ROLLBACK")
+        except Exception:  # the connection is gone: the server rolled back
+            pass
         finally:
             conn.close()
         raise
@@ -598,60 +605,22 @@ def write(
 
 def arrow_inputs(inputs: list[tuple[str, Any]]) -> list[tuple[str, Iterator[Any]]] | None:
     """Each input as a stream of Arrow batches when the first batch of the inputs is Arrow;
-    None (dicts: the row path writes them) otherwise. A peeked stream is put back in
-    ``inputs`` whole, so the row path reads every record either way."""
+    None (dicts: the row path writes them) otherwise. Every input is replaced in ``inputs``
+    by a stream of its batches that still holds the one peeked at, so the row path reads
+    every record either way."""
     import itertools
-
-    for position, (name, data) in enumerate(inputs):
-        if data is None:
-            continue
-        if is_arrow(data):
-            first = data
-        elif isinstance(data, list | tuple):
-            if not data:
-                continue
-            first = data[0]
-        elif isinstance(data, Iterator):
-            first = next(data, None)
-            if first is None:
-                inputs[position] = (name, [])
-                continue
-            inputs[position] = (name, itertools.chain([first], data))
-        else:
-            return None
-        if not is_arrow(first):
-            return None
-        return [(f"input {n!r}", to_arrow(d)) for n, d in inputs]
-    return None
-
-
-def to_arrow(data: Any) -> Iterator[Any]:
-    """Any dataset as Arrow record batches (dict batches converted, tables split)."""
-    from adf_core import records
-
-    try:
-        yield from records.iter_batches(data, format="arrow")  # type: ignore[call-arg]
-        return
-    except TypeError as exc:
-        if "format" not in str(exc):
-            raise
-    yield from _to_arrow_fallback(data)
-
-
-def _to_arrow_fallback(data: Any) -> Iterator[Any]:
-    import pyarrow as pa
 
     from adf_core.records import iter_batches
 
-    items = [data] if is_arrow(data) else data
-    pending: list[Any] = []
-    for item in items if not isinstance(items, Mapping) else [items]:
-        if is_arrow(item):
-            if pending:
-                yield from (pa.RecordBatch.from_pylist(b) for b in iter_batches(pending))
-                pending = []
-            yield from (item.to_batches() if isinstance(item, pa.Table) else [item])
-        else:
-            pending.append(item)
-    if pending:
-        yield from (pa.RecordBatch.from_pylist(b) for b in iter_batches(pending))
+    decided: bool | None = None
+    for position, (name, data) in enumerate(inputs):
+        batches = iter_batches(data, format=None)
+        if decided is None:
+            first = next(batches, None)
+            if first is not None:
+                decided = is_arrow(first)
+                batches = itertools.chain([first], batches)
+        inputs[position] = (name, batches)
+    if not decided:
+        return None
+    return [(f"input {n!r}", iter_batches(d, format="arrow")) for n, d in inputs]
