@@ -60,6 +60,12 @@ def arrow_enabled() -> bool:
     return current_batch_format() == "arrow" and pyarrow_installed()
 
 
+def moved_format() -> str | None:
+    """The ``format`` a built-in passes to ``iter_batches``: None (batches as they come,
+    Arrow or records) when the run moves Arrow, ``"records"`` when it moves dicts."""
+    return None if arrow_enabled() else "records"
+
+
 def use_batch_format(value: str | None) -> contextvars.Token[str | None]:
     """Set the batch format for the calling context (the engine does, per run)."""
     return _format.set(value)

@@ -1,0 +1,213 @@
+"""Read csv, jsonl and parquet into Arrow batches with pyarrow's streaming readers.
+
+The values are those the dict readers make (``adf_core.data.formats``): a CSV cell is read as
+text and typed column by column with the same rule as ``csv_value`` (integers, floats, empty
+cells as null, the rest text); a batch whose column mixes integers, floats and text, which
+one Arrow column cannot hold, is made records with ``csv_value`` itself. A JSON string that
+looks like a date stays a string.
+
+Errors keep the dict readers' wording and positions: when pyarrow cannot parse a file (a row
+with the wrong number of fields, malformed JSON, bytes that are not UTF-8), the file is read
+again by the dict reader from the start, skipping the records already handed out, so the
+error names the file, record and line exactly as before (and a bad-record policy, which the
+caller handles by not coming here, sees the same lines).
+
+Known difference (documented in the README): reading JSON lines as Arrow gives every record
+every key of its batch (a missing key is null), and an integer in a column of floats reads as
+a float. ``batch_format = "records"`` keeps records as written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import IO, Any, cast
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from adf_core.data.encoding import csv_value
+
+_INT = r"^[-+]?(0|[1-9][0-9]*)$"
+_FLOAT = r"^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$"
+#: Rows pyarrow parses per block (the batches are then cut to ``batch_size``).
+BLOCK_SIZE = 4 << 20
+
+
+def _is_utf8(encoding: str) -> bool:
+    return encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
+
+
+def can_read(raw: IO[bytes], fmt: str, encoding: str) -> bool:
+    """Whether this reader takes the document: parquet always; csv and jsonl when UTF-8 and
+    seekable (a parse error re-reads it with the dict reader)."""
+    if fmt == "parquet":
+        return True
+    if fmt not in ("csv", "jsonl") or not _is_utf8(encoding):
+        return False
+    try:
+        return bool(raw.seekable())
+    except (AttributeError, ValueError):
+        return False
+
+
+def read_arrow_batches(raw: IO[bytes], fmt: str, source: str, batch_size: int,
+                       **options: Any) -> Iterator[Any]:
+    """The batches of one document (Arrow, or records for a batch Arrow cannot hold)."""
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        yield from pq.ParquetFile(raw).iter_batches(batch_size=batch_size)
+        return
+    start = raw.tell()
+    done = 0
+    try:
+        for batch in _text_batches(raw, fmt, options):
+            for chunk in _slices(batch, batch_size):
+                done += len(chunk)
+                yield chunk
+    except (pa.ArrowInvalid, UnicodeDecodeError, _UseRecords):
+        raw.seek(start)
+        yield from _dict_reader_after(raw, fmt, source, batch_size, done, options)
+
+
+class _UseRecords(Exception):
+    """This document is read by the dict reader (its header or its types need it)."""
+
+
+def _slices(batch: Any, size: int) -> Iterator[Any]:
+    if isinstance(batch, list):
+        for at in range(0, len(batch), size):
+            yield batch[at:at + size]
+        return
+    for at in range(0, batch.num_rows, size):
+        yield batch.slice(at, size)
+
+
+def _dict_reader_after(raw: IO[bytes], fmt: str, source: str, batch_size: int, skip: int,
+                       options: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+    from adf_core.data.formats import read_records
+    from adf_core.data.records import batched
+
+    records = read_records(raw, fmt, source, **options)
+    for _ in range(skip):
+        next(records, None)
+    yield from batched(records, batch_size)
+
+
+def _opened(raw: IO[bytes], compressed: bool) -> IO[bytes]:
+    if compressed:
+        import gzip
+
+        return cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
+    return raw
+
+
+def _text_batches(raw: IO[bytes], fmt: str, options: dict[str, Any]) -> Iterator[Any]:
+    compressed = bool(options.get("compressed"))
+    if fmt == "csv":
+        yield from _csv_batches(raw, compressed, options["csv_options"])
+    else:
+        yield from _jsonl_batches(raw, compressed)
+
+
+# -- csv ----------------------------------------------------------------------------------
+
+def _header(raw: IO[bytes], compressed: bool, delimiter: str) -> list[str] | None:
+    start = raw.tell()
+    first = _opened(raw, compressed).readline()
+    raw.seek(start)
+    text = first.decode("utf-8-sig")
+    if "\"" in text and text.count("\"") % 2:
+        raise _UseRecords  # a header cell spans lines
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    return rows[0] if rows else None
+
+
+def _csv_batches(raw: IO[bytes], compressed: bool, options: Any) -> Iterator[Any]:
+    import pyarrow.csv as pcsv
+
+    header = _header(raw, compressed, options.delimiter)
+    if header is None:
+        return
+    if len(set(header)) != len(header) or not all(header):
+        raise _UseRecords  # the dict reader says what is wrong with it
+    reader = pcsv.open_csv(
+        _opened(raw, compressed),
+        read_options=pcsv.ReadOptions(column_names=header, skip_rows=1,
+                                      block_size=BLOCK_SIZE, encoding="utf8"),
+        parse_options=pcsv.ParseOptions(delimiter=options.delimiter, quote_char='"',
+                                        double_quote=True, escape_char=False,
+                                        newlines_in_values=True, ignore_empty_lines=True),
+        convert_options=pcsv.ConvertOptions(
+            column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False,
+            quoted_strings_can_be_null=False, check_utf8=True))
+    for batch in reader:
+        if batch.num_rows:
+            yield _typed(batch) if options.infer_types else batch
+
+
+def _typed(batch: pa.RecordBatch) -> Any:
+    """CSV text typed as ``csv_value`` types each cell; records when a column is mixed."""
+    columns = []
+    for column in batch.columns:
+        typed = _typed_column(column)
+        if typed is None:
+            names = batch.schema.names
+            return [{name: csv_value(value) for name, value in zip(names, row, strict=True)}
+                    for row in zip(*(c.to_pylist() for c in batch.columns), strict=True)]
+        columns.append(typed)
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+def _typed_column(text: pa.Array) -> pa.Array | None:
+    empty = pc.equal(text, "")
+    values = pc.if_else(empty, pa.scalar(None, pa.string()), text)
+    filled = len(text) - pc.sum(empty.cast(pa.int64())).as_py()
+    if filled == 0:
+        return pa.nulls(len(text))
+    ints = pc.sum(pc.fill_null(pc.match_substring_regex(values, _INT), False)
+                  .cast(pa.int64())).as_py()
+    if ints == filled:
+        try:
+            return pc.cast(values, pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None  # beyond 64 bits, or a sign Arrow does not read: records
+    floats = pc.sum(pc.fill_null(pc.match_substring_regex(values, _FLOAT), False)
+                    .cast(pa.int64())).as_py()
+    if floats == filled:
+        try:
+            return pc.cast(values, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+    if ints or floats:
+        return None  # numbers and text (or ints and floats) in one column: records
+    return values
+
+
+# -- jsonl --------------------------------------------------------------------------------
+
+def _jsonl_batches(raw: IO[bytes], compressed: bool) -> Iterator[Any]:
+    import pyarrow.json as pjson
+
+    start = raw.tell()
+    read_options = pjson.ReadOptions(block_size=BLOCK_SIZE)
+    first = pjson.open_json(_opened(raw, compressed), read_options=read_options)
+    schema = first.schema
+    if any(_nested(field.type) for field in schema):
+        raise _UseRecords  # objects in records: the dict reader keeps their keys as written
+    fields = [pa.field(f.name, pa.string()) if pa.types.is_timestamp(f.type) else f
+              for f in schema]
+    raw.seek(start)
+    reader = pjson.open_json(
+        _opened(raw, compressed), read_options=read_options,
+        parse_options=pjson.ParseOptions(explicit_schema=pa.schema(fields),
+                                         unexpected_field_behavior="error"))
+    for batch in reader:
+        if batch.num_rows:
+            yield batch
+
+
+def _nested(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_nested(kind))
