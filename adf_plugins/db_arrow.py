@@ -18,8 +18,9 @@ from typing import Any
 from adf_plugins._common import safe_url
 
 _DRIVERS = {"postgresql": "adbc_driver_postgresql", "sqlite": "adbc_driver_sqlite"}
-#: rows per Arrow batch when the component's `batch_size` is not given
-ARROW_BATCH_ROWS = 65_536
+#: rows per Arrow batch when `batch_size` is not given: a stream buffers up to 64 batches
+#: between stages (the engine's buffer_size), so this bounds memory at ~512k rows in flight
+ARROW_BATCH_ROWS = 8192
 
 
 def backend(url: str) -> str | None:

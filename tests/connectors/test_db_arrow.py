@@ -136,7 +136,7 @@ def test_reads_arrow_batches_with_the_types_and_values_of_the_row_path(url, name
     assert got[0]["name"] == "Zoë 東京 1" and got[10]["name"] is None
 
 
-def test_one_batch_of_65536_rows_by_default_and_bind_parameters(url, names):
+def test_one_batch_of_8192_rows_by_default_and_bind_parameters(url, names):
     source = names()
     _seed(url, source)
     assert [b.num_rows for b in read_db(url, table=source)] == [2500]
