@@ -399,7 +399,10 @@ def conform(batch: Any, target: Target, first: int, label: str) -> Any:
     from adf_plugins.db import RecordError
 
     columns = target.columns or []
-    extra = [n for n in batch.schema.names if n not in set(columns)]
+    # a field the table lacks is an error where a record has a value for it: an all-null
+    # column is what a columnar reader makes of records that do not have the field
+    extra = [n for n in batch.schema.names if n not in set(columns)
+             and batch.column(n).null_count < batch.num_rows]
     if extra:
         row = _first_non_null_row(batch, extra)
         raise RecordError(

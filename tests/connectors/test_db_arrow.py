@@ -326,3 +326,13 @@ def test_adf_run_db_to_db_across_databases(postgresql_url, tmp_path):
         assert len(tables[1][1]) == len(ROWS)
     finally:
         _sql(postgresql_url, f"DROP TABLE IF EXISTS {source}")
+
+
+def test_an_all_null_column_the_table_lacks_is_a_field_no_record_has(url, names):
+    """What a columnar reader makes of records without a field: not an error, as with dicts."""
+    target = names()
+    write_db(url, target, upstream={"a": pa.table({"id": [1]})})
+    write_db(url, target, upstream={"a": pa.table({"id": [2, 3], "x": pa.nulls(2, pa.int64())})})
+    with pytest.raises(RecordError, match=r"record 2 \(input 'a'\).*no column 'x'"):
+        write_db(url, target, upstream={"a": pa.table({"id": [4, 5], "x": [None, 1]})})
+    assert _sql(url, f"SELECT id FROM {target} ORDER BY id") == [(1,), (2,), (3,)]
