@@ -167,7 +167,7 @@ def read_batches(raw: IO[bytes], fmt: str, source: str, batch_size: int, **optio
     if options.get("on_bad") is None and _arrow_reads(raw, fmt, options):
         from adf_core.data.arrow.reading import read_arrow_batches
 
-        yield from read_arrow_batches(raw, fmt, source, batch_size, **options)
+        yield from read_arrow_batches(raw, fmt, source, batch_size, read_records, **options)
         return
     if fmt == "parquet":
         yield from read_parquet(raw, batch_size)

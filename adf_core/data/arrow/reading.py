@@ -1,4 +1,4 @@
-"""Read csv, jsonl and parquet into Arrow batches with pyarrow's streaming readers.
+"""Read csv and parquet into Arrow batches with pyarrow's streaming readers.
 
 The values are those the dict readers make (``adf_core.data.formats``): a CSV cell is read as
 text and typed column by column with the same rule as ``csv_value`` (integers, floats, empty
@@ -12,22 +12,23 @@ again by the dict reader from the start, skipping the records already handed out
 error names the file, record and line exactly as before (and a bad-record policy, which the
 caller handles by not coming here, sees the same lines).
 
-Known difference (documented in the README): reading JSON lines as Arrow gives every record
-every key of its batch (a missing key is null), and an integer in a column of floats reads as
-a float. ``batch_format = "records"`` keeps records as written.
+JSON lines stay with the dict reader: a JSON record may lack keys that others have, which an
+Arrow batch cannot tell from null (and a destination would then see columns the record never
+had), and JSON's ``1`` and ``1.0`` are an int and a float, which one Arrow column cannot hold.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from adf_core.data.encoding import csv_value
+from adf_core.data.records import batched
 
 _INT = r"^[-+]?(0|[1-9][0-9]*)$"
 _FLOAT = r"^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$"
@@ -40,11 +41,11 @@ def _is_utf8(encoding: str) -> bool:
 
 
 def can_read(raw: IO[bytes], fmt: str, encoding: str) -> bool:
-    """Whether this reader takes the document: parquet always; csv and jsonl when UTF-8 and
-    seekable (a parse error re-reads it with the dict reader)."""
+    """Whether this reader takes the document: parquet always; csv when UTF-8 and seekable
+    (a parse error re-reads it with the dict reader)."""
     if fmt == "parquet":
         return True
-    if fmt not in ("csv", "jsonl") or not _is_utf8(encoding):
+    if fmt != "csv" or not _is_utf8(encoding):
         return False
     try:
         return bool(raw.seekable())
@@ -53,8 +54,11 @@ def can_read(raw: IO[bytes], fmt: str, encoding: str) -> bool:
 
 
 def read_arrow_batches(raw: IO[bytes], fmt: str, source: str, batch_size: int,
+                       dict_reader: Callable[..., Iterator[dict[str, Any]]],
                        **options: Any) -> Iterator[Any]:
-    """The batches of one document (Arrow, or records for a batch Arrow cannot hold)."""
+    """The batches of one document (Arrow, or records for a batch Arrow cannot hold);
+    ``dict_reader`` is ``adf_core.data.formats.read_records``, which reads it after a parse
+    error."""
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -69,7 +73,10 @@ def read_arrow_batches(raw: IO[bytes], fmt: str, source: str, batch_size: int,
                 yield chunk
     except (pa.ArrowInvalid, UnicodeDecodeError, _UseRecords):
         raw.seek(start)
-        yield from _dict_reader_after(raw, fmt, source, batch_size, done, options)
+        records = dict_reader(raw, fmt, source, **options)
+        for _ in range(done):
+            next(records, None)
+        yield from batched(records, batch_size)
 
 
 class _UseRecords(Exception):
@@ -85,17 +92,6 @@ def _slices(batch: Any, size: int) -> Iterator[Any]:
         yield batch.slice(at, size)
 
 
-def _dict_reader_after(raw: IO[bytes], fmt: str, source: str, batch_size: int, skip: int,
-                       options: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
-    from adf_core.data.formats import read_records
-    from adf_core.data.records import batched
-
-    records = read_records(raw, fmt, source, **options)
-    for _ in range(skip):
-        next(records, None)
-    yield from batched(records, batch_size)
-
-
 def _opened(raw: IO[bytes], compressed: bool) -> IO[bytes]:
     if compressed:
         import gzip
@@ -105,11 +101,7 @@ def _opened(raw: IO[bytes], compressed: bool) -> IO[bytes]:
 
 
 def _text_batches(raw: IO[bytes], fmt: str, options: dict[str, Any]) -> Iterator[Any]:
-    compressed = bool(options.get("compressed"))
-    if fmt == "csv":
-        yield from _csv_batches(raw, compressed, options["csv_options"])
-    else:
-        yield from _jsonl_batches(raw, compressed)
+    yield from _csv_batches(raw, bool(options.get("compressed")), options["csv_options"])
 
 
 # -- csv ----------------------------------------------------------------------------------
@@ -184,30 +176,3 @@ def _typed_column(text: pa.Array) -> pa.Array | None:
     if ints or floats:
         return None  # numbers and text (or ints and floats) in one column: records
     return values
-
-
-# -- jsonl --------------------------------------------------------------------------------
-
-def _jsonl_batches(raw: IO[bytes], compressed: bool) -> Iterator[Any]:
-    import pyarrow.json as pjson
-
-    start = raw.tell()
-    read_options = pjson.ReadOptions(block_size=BLOCK_SIZE)
-    first = pjson.open_json(_opened(raw, compressed), read_options=read_options)
-    schema = first.schema
-    if any(_nested(field.type) for field in schema):
-        raise _UseRecords  # objects in records: the dict reader keeps their keys as written
-    fields = [pa.field(f.name, pa.string()) if pa.types.is_timestamp(f.type) else f
-              for f in schema]
-    raw.seek(start)
-    reader = pjson.open_json(
-        _opened(raw, compressed), read_options=read_options,
-        parse_options=pjson.ParseOptions(explicit_schema=pa.schema(fields),
-                                         unexpected_field_behavior="error"))
-    for batch in reader:
-        if batch.num_rows:
-            yield batch
-
-
-def _nested(kind: pa.DataType) -> bool:
-    return bool(pa.types.is_nested(kind))

@@ -166,10 +166,17 @@ def _concatenated(lines: pa.Array) -> bytes:
 
 # -- CSV ----------------------------------------------------------------------------------
 
-def _csv_python(col: pa.Array) -> pa.Array:
-    from adf_core.data.formats import csv_cell
+def _csv_cell(value: Any) -> str:
+    """``adf_core.data.formats.csv_cell``, as the csv module then writes it."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return dumps(value)
+    return str(value)
 
-    return pa.array([str(csv_cell(v)) for v in col.to_pylist()], pa.string())
+
+def _csv_python(col: pa.Array) -> pa.Array:
+    return pa.array([_csv_cell(v) for v in col.to_pylist()], pa.string())
 
 
 def _csv_repr(value: Any) -> str:

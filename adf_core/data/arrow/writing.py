@@ -10,14 +10,13 @@ is made records and written by the dict writer, whose rules and errors then appl
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
 from adf_core.data.arrow.text import NotVectorised, csv_bytes, csv_header, jsonl_bytes
 
-if TYPE_CHECKING:
-    from adf_core.data.formats import RecordWriter
+RecordWriter = Any  # adf_core.data.formats.RecordWriter, which imports this module
 
 #: Rows gathered before a parquet row group is written.
 ROW_GROUP_ROWS = 128 * 1024
