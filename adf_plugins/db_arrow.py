@@ -548,6 +548,16 @@ def merge_stage(target: Target) -> None:
     target.execute(f"DROP TABLE {stage}")
 
 
+#: rows sent per bulk ingest (one COPY): small batches are gathered up to it
+INGEST_ROWS = 131_072
+
+
+def _chunk(batches: list[Any]) -> Any:
+    import pyarrow as pa
+
+    return batches[0] if len(batches) == 1 else pa.Table.from_batches(batches)
+
+
 def write(
     url: str,
     scheme: str,
@@ -578,6 +588,8 @@ def write(
                 target.execute(f"DELETE FROM {qualified(schema, name)}")
         for label, batches in inputs:
             seen = 0
+            chunk: list[Any] = []  # conformed batches not yet sent, from record `first`
+            first = held = 0
             for batch in batches:
                 if batch.num_rows == 0:
                     continue
@@ -588,9 +600,17 @@ def write(
                 rows = conform(batch, target, seen + 1, label)
                 if target.stage is not None:
                     rows = stage_batch(rows, target)
-                ingest(target, rows, seen + 1, label)
+                if not chunk:
+                    first = seen + 1
+                chunk.append(rows)
+                held += rows.num_rows
                 seen += batch.num_rows
                 count += batch.num_rows
+                if held >= INGEST_ROWS:  # one COPY per chunk: a batch's setup is not free
+                    ingest(target, _chunk(chunk), first, label)
+                    chunk, held = [], 0
+            if chunk:
+                ingest(target, _chunk(chunk), first, label)
         if target.stage is not None:
             merge_stage(target)
         ready()
