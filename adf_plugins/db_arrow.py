@@ -21,6 +21,8 @@ _DRIVERS = {"postgresql": "adbc_driver_postgresql", "sqlite": "adbc_driver_sqlit
 #: rows per Arrow batch when `batch_size` is not given: a stream buffers up to 64 batches
 #: between stages (the engine's buffer_size), so this bounds memory at ~512k rows in flight
 ARROW_BATCH_ROWS = 8192
+#: bytes per batch the PostgreSQL driver decodes from the COPY stream before handing it over
+PG_BATCH_BYTES = 4 << 20
 
 
 def backend(url: str) -> str | None:
@@ -141,6 +143,9 @@ def read(
         raise ConnectionError(f"{place}: cannot connect: {_first_line(exc)}") from None
     try:
         cursor = conn.cursor()
+        if scheme == "postgresql":  # the driver's batches (16 MB by default) are held too
+            cursor.adbc_statement.set_options(
+                **{"adbc.postgresql.batch_size_hint_bytes": str(PG_BATCH_BYTES)})
         try:
             cursor.execute(sql, args or None)
             reader = cursor.fetch_record_batch()
