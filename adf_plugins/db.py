@@ -76,7 +76,7 @@ def read_db(
         url: SQLAlchemy URL (sqlite:///file.db, postgresql+psycopg://..., mysql+pymysql://...).
         query: SQL query to run (exclusive with `table`).
         table: table to read whole (`schema.table` allowed).
-        batch_size: rows per batch (default 1000 records, 8192 rows for Arrow batches).
+        batch_size: rows per batch (default 1000 records, 4096 rows for Arrow batches).
         params: bind parameters of the query.
     """
     import sqlalchemy as sa

@@ -19,8 +19,8 @@ from adf_plugins._common import safe_url
 
 _DRIVERS = {"postgresql": "adbc_driver_postgresql", "sqlite": "adbc_driver_sqlite"}
 #: rows per Arrow batch when `batch_size` is not given: a stream buffers up to 64 batches
-#: between stages (the engine's buffer_size), so this bounds memory at ~512k rows in flight
-ARROW_BATCH_ROWS = 8192
+#: between stages (the engine's buffer_size), so this bounds memory at ~256k rows in flight
+ARROW_BATCH_ROWS = 4096
 #: bytes per batch the PostgreSQL driver decodes from the COPY stream before handing it over
 PG_BATCH_BYTES = 4 << 20
 
@@ -146,6 +146,8 @@ def read(
         if scheme == "postgresql":  # the driver's batches (16 MB by default) are held too
             cursor.adbc_statement.set_options(
                 **{"adbc.postgresql.batch_size_hint_bytes": str(PG_BATCH_BYTES)})
+        else:  # SQLite's driver makes batches of 1024 rows: make them the size wanted
+            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(rows)})
         try:
             cursor.execute(sql, args or None)
             reader = cursor.fetch_record_batch()

@@ -136,10 +136,15 @@ def test_reads_arrow_batches_with_the_types_and_values_of_the_row_path(url, name
     assert got[0]["name"] == "Zoë 東京 1" and got[10]["name"] is None
 
 
-def test_one_batch_of_8192_rows_by_default_and_bind_parameters(url, names):
+def test_batches_of_4096_rows_by_default_and_bind_parameters(url, names):
     source = names()
     _seed(url, source)
     assert [b.num_rows for b in read_db(url, table=source)] == [2500]
+    numbers = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) "
+               "SELECT i FROM n")
+    batches = list(read_db(url, query=numbers))
+    assert [b.num_rows for b in batches] == [4096, 4096, 1808]
+    assert list(iter_records(batches))[-1] == {"i": 10000}
     query = f"SELECT id, name FROM {source} WHERE id > :low AND id <= :high ORDER BY id"
     rows = list(iter_records(read_db(url, query=query, params={"low": 7, "high": 9})))
     assert rows == [{"id": 8, "name": "Zoë 東京 8"}, {"id": 9, "name": "Zoë 東京 9"}]
