@@ -4,6 +4,7 @@ and Arrow input written through ADBC bulk ingest, proven against the row path
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -11,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -95,13 +97,25 @@ def _table(url: str, name: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, 
     return columns, rows
 
 
-def _seed(url: str, name: str, rows: list[dict[str, Any]] = ROWS) -> None:
-    """The source table, created by the row path (SQLAlchemy): the same either way."""
+@pytest.fixture(autouse=True)
+def _arrow_outside_a_run(monkeypatch):
+    """The components are called directly here too: outside a run, Arrow only when asked."""
+    monkeypatch.setenv("ADF_BATCH_FORMAT", "arrow")
+
+
+@contextlib.contextmanager
+def _row_path() -> Iterator[None]:
     os.environ["ADF_BATCH_FORMAT"] = "records"
     try:
-        write_db(url, name, upstream={"seed": rows}, key=["id"])
+        yield
     finally:
-        del os.environ["ADF_BATCH_FORMAT"]
+        os.environ["ADF_BATCH_FORMAT"] = "arrow"
+
+
+def _seed(url: str, name: str, rows: list[dict[str, Any]] = ROWS) -> None:
+    """The source table, created by the row path (SQLAlchemy): the same either way."""
+    with _row_path():
+        write_db(url, name, upstream={"seed": rows}, key=["id"])
 
 
 def _copy(url: str, source: str, target: str, batch_format: str, **options: Any) -> Any:
@@ -125,11 +139,8 @@ def test_reads_arrow_batches_with_the_types_and_values_of_the_row_path(url, name
     assert types["id"] == pa.int64() and types["ratio"] == pa.float64()
     assert types["name"] == pa.string() and types["day"] == pa.date32()
     assert types["at"] == pa.timestamp("us")
-    os.environ["ADF_BATCH_FORMAT"] = "records"
-    try:
+    with _row_path():
         expected = [r for b in read_db(url, table=source) for r in b]
-    finally:
-        del os.environ["ADF_BATCH_FORMAT"]
     got = list(iter_records(batches))
     assert pa.types.is_decimal(types["amount"])
     assert got == expected

@@ -5,7 +5,7 @@ its modules that need pyarrow (``convert``, ``compute``, ``files``, ...) import 
 time or are imported only by components that move Arrow.
 
 The batch format of a run is ``"arrow"`` when pyarrow is installed and ``"records"`` (plain
-dicts, the behaviour before Arrow) otherwise, or when a flow asks for it:
+dicts, the behaviour before Arrow) otherwise, outside a run, or when a flow asks for it:
 ``DataFlow(batch_format="records")``, ``[settings] batch_format = "records"`` or the
 environment variable ``ADF_BATCH_FORMAT=records``. Built-in components ask
 :func:`arrow_enabled` before taking their columnar path.
@@ -50,8 +50,14 @@ def default_batch_format() -> str:
 
 
 def current_batch_format() -> str:
-    """The batch format of the running flow (the default outside one)."""
-    return _format.get() or default_batch_format()
+    """The batch format of the running flow. Outside a run (a component called directly from
+    Python) it is ``ADF_BATCH_FORMAT`` or ``"records"``: such callers were written for
+    dicts."""
+    inside = _format.get()
+    if inside:
+        return inside
+    value = os.environ.get(ENV, "").strip()
+    return check_batch_format(value, ENV) if value else "records"
 
 
 def arrow_enabled() -> bool:

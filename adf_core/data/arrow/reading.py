@@ -32,6 +32,8 @@ from adf_core.data.records import batched
 
 _INT = r"^[-+]?(0|[1-9][0-9]*)$"
 _FLOAT = r"^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$"
+_STARTS = pa.array(list("0123456789+-."))
+_SIGNS = pa.array(["+", "-"])
 #: Rows pyarrow parses per block (the batches are then cut to ``batch_size``).
 BLOCK_SIZE = 4 << 20
 
@@ -154,25 +156,46 @@ def _typed(batch: pa.RecordBatch) -> Any:
 
 
 def _typed_column(text: pa.Array) -> pa.Array | None:
-    empty = pc.equal(text, "")
-    values = pc.if_else(empty, pa.scalar(None, pa.string()), text)
-    filled = len(text) - pc.sum(empty.cast(pa.int64())).as_py()
-    if filled == 0:
+    """One column typed as ``csv_value`` types its cells, or None when it mixes kinds (the
+    regular expressions are ``csv_value``'s: ``007`` stays text, as in the dict reader).
+
+    Cheap kernels decide the common cases (a text column whose cells start with a letter,
+    a column of plain digits); the regular expressions run only where they cannot."""
+    empties = pc.sum(pc.equal(text, "")).as_py() or 0
+    if empties == len(text):
         return pa.nulls(len(text))
-    ints = pc.sum(pc.fill_null(pc.match_substring_regex(values, _INT), False)
-                  .cast(pa.int64())).as_py()
-    if ints == filled:
+    values = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text) \
+        if empties else text
+    filled = len(values) - empties
+    numeric_start = pc.is_in(pc.utf8_slice_codeunits(values, 0, 1), value_set=_STARTS)
+    starts = pc.sum(numeric_start).as_py() or 0
+    if starts < filled:  # some cells cannot be numbers: text, unless others are numbers
+        if starts == 0:
+            return values
+        maybe = pc.filter(values, numeric_start)
+        if pc.any(pc.match_substring_regex(maybe, _INT)).as_py() or \
+                pc.any(pc.match_substring_regex(maybe, _FLOAT)).as_py():
+            return None  # numbers and text in one column: records
+        return values
+    digits = pc.ascii_is_decimal(values)
+    if pc.all(digits).as_py():
+        leading_zero = pc.and_(pc.starts_with(values, "0"),
+                               pc.greater(pc.utf8_length(values), 1))
+        is_int = pc.invert(leading_zero) if not pc.any(leading_zero).as_py() else \
+            pc.match_substring_regex(values, _INT)
+    elif pc.any(digits).as_py() or pc.any(pc.is_in(
+            pc.utf8_slice_codeunits(values, 0, 1), value_set=_SIGNS)).as_py():
+        is_int = pc.match_substring_regex(values, _INT)
+    else:  # no cell is digits alone, none is signed: no integer
+        is_int = pa.scalar(False)
+    if pc.all(is_int).as_py():
         try:
             return pc.cast(values, pa.int64())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None  # beyond 64 bits, or a sign Arrow does not read: records
-    floats = pc.sum(pc.fill_null(pc.match_substring_regex(values, _FLOAT), False)
-                    .cast(pa.int64())).as_py()
-    if floats == filled:
-        try:
-            return pc.cast(values, pa.float64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None
-    if ints or floats:
-        return None  # numbers and text (or ints and floats) in one column: records
+            return None  # beyond 64 bits: Python's int holds it, records
+    is_float = pc.match_substring_regex(values, _FLOAT)
+    if pc.all(is_float).as_py():
+        return pc.cast(values, pa.float64())
+    if pc.any(is_int).as_py() or pc.any(is_float).as_py():
+        return None  # integers and floats, or numbers and text, in one column: records
     return values

@@ -5,7 +5,8 @@ Parquet batches go to a streaming ``ParquetWriter`` (gathered into row groups of
 (:mod:`adf_core.data.arrow.text`) and written as bytes. The output is byte for byte what the
 dict writer writes for the same records. A batch the vectorised encoders do not take (a
 non-UTF-8 encoding, a NaN in JSON, CSV columns other than the header's, a union CSV header)
-is made records and written by the dict writer, whose rules and errors then apply.
+is made records and written by the dict writer, whose rules and errors then apply; so is
+every batch when a bad-record policy hands unwritable records to ``on_unwritable``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,10 @@ class ParquetSink:
         if self._pending:
             tables = [pa.Table.from_batches([t]) if isinstance(t, pa.RecordBatch) else t
                       for t in self._pending]
-            self._writer.write_table(pa.concat_tables(tables), row_group_size=ROW_GROUP_ROWS)
+            # one contiguous chunk per column: batches sliced from a larger block would make
+            # the writer walk the block's buffers once per slice
+            table = pa.concat_tables(tables).combine_chunks()
+            self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
             self._pending, self._rows = [], 0
 
     def close(self) -> None:
@@ -63,6 +67,9 @@ def write_arrow(writer: RecordWriter, batch: Any, where: str) -> None:
         return
     base = writer.seen.get(where, 0)
     try:
+        if getattr(writer, "on_unwritable", None) is not None:
+            # a bad-record policy (on_error skip or dead_letter) judges record by record
+            raise NotVectorised("bad-record policy")
         if writer.fmt == "parquet":
             _parquet(writer, batch, where, base)
         elif writer.fmt in ("jsonl", "json") and _utf8(writer.encoding):
