@@ -164,7 +164,7 @@ def read(
             batches = reader
         try:
             yield from rechunk(batches, rows)
-        except (ValueError, OSError) as exc:  # a value we cannot convert, a broken stream
+        except Exception as exc:  # a value we cannot convert, a broken stream, a driver error
             raise RuntimeError(f"{place}: {what}: {_first_line(exc)}") from None
         cursor.close()
     finally:
