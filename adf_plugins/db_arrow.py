@@ -128,6 +128,7 @@ def read(
     Streams: the driver's reader is consumed batch by batch, so memory stays flat.
     """
     rows = max(int(batch_size), 1) if batch_size else ARROW_BATCH_ROWS
+    declared: dict[str, str] = {}
     if table is not None:
         schema, _, name = table.rpartition(".")
         sql, args = f"SELECT * FROM {qualified(schema or None, name)}", ()
@@ -142,6 +143,10 @@ def read(
     except Exception as exc:
         raise ConnectionError(f"{place}: cannot connect: {_first_line(exc)}") from None
     try:
+        if scheme == "sqlite" and table is not None:
+            declared = _sqlite_declared(conn, table)
+            if declared:  # a first row of the declared types: see _typed_first_row
+                sql = f"SELECT * FROM (SELECT {_typed_first_row(declared)}) UNION ALL {sql}"
         cursor = conn.cursor()
         if scheme == "postgresql":  # the driver's batches (16 MB by default) are held too
             cursor.adbc_statement.set_options(
@@ -158,8 +163,8 @@ def read(
             raise RuntimeError(f"{place}: {what} failed: {message}") from None
         if scheme == "postgresql":
             batches = _decoded(reader)
-        elif table is not None:
-            batches = _declared_sqlite(reader, _sqlite_declared(conn, table))
+        elif declared:
+            batches = _declared_sqlite(_without_first_row(reader), declared)
         else:
             batches = reader
         try:
@@ -178,6 +183,36 @@ def _sqlite_declared(conn: Any, table: str) -> dict[str, str]:
     with conn.cursor() as cursor:
         cursor.execute(f"PRAGMA {pragma}({quote(name)})")
         return {row[1]: str(row[2] or "").upper() for row in cursor.fetchall()}
+
+
+def _typed_first_row(declared: dict[str, str]) -> str:
+    """A row of placeholder values typed as the columns are declared.
+
+    SQLite's ADBC driver takes each column's Arrow type from the values of its first batch:
+    a column NULL there became int64 and failed on the first text further on. Put first, this
+    row gives every column the type of its declaration (it is dropped again).
+    """
+    values = []
+    for column, decl in declared.items():
+        if "INT" in decl or decl.startswith("BOOL"):
+            value = "0"
+        elif any(word in decl for word in ("CHAR", "CLOB", "TEXT", "DATE", "TIME")):
+            value = "''"
+        elif not decl or "BLOB" in decl:
+            value = "NULL"
+        else:  # REAL, DOUBLE, FLOAT, NUMERIC, DECIMAL: a float holds ints too
+            value = "0.0"
+        values.append(f"{value} AS {quote(column)}")
+    return ", ".join(values)
+
+
+def _without_first_row(reader: Any) -> Iterator[Any]:
+    first = True
+    for batch in reader:
+        if first:
+            batch, first = batch.slice(1), False
+        if batch.num_rows:
+            yield batch
 
 
 def _declared_sqlite(reader: Any, declared: dict[str, str]) -> Iterator[Any]:

@@ -352,3 +352,19 @@ def test_an_all_null_column_the_table_lacks_is_a_field_no_record_has(url, names)
     with pytest.raises(RecordError, match=r"record 2 \(input 'a'\).*no column 'x'"):
         write_db(url, target, upstream={"a": pa.table({"id": [4, 5], "x": [None, 1]})})
     assert _sql(url, f"SELECT id FROM {target} ORDER BY id") == [(1,), (2,), (3,)]
+
+
+def test_a_sqlite_column_null_in_its_first_rows_keeps_its_declared_type(tmp_path):
+    """SQLite's driver types a column by its first batch: NULLs there must not decide it."""
+    url = f"sqlite:///{tmp_path / 'late.db'}"
+    rows = [{"id": i, "v": None if i <= 5000 else f"x{i}",
+             "n": None if i <= 5000 else Decimal(i) + Decimal("0.5"),
+             "day": None if i <= 5000 else dt.date(2026, 1, 1 + i % 28)} for i in range(1, 10001)]
+    _sql(url, "CREATE TABLE late (id BIGINT, v TEXT, n NUMERIC, day DATE)")
+    _seed(url, "late", rows)
+    batches = list(read_db(url, table="late"))
+    assert [b.num_rows for b in batches] == [4096, 4096, 1808]
+    assert {str(b.schema.field("v").type) for b in batches} == {"string"}
+    with _row_path():
+        expected = [r for b in read_db(url, table="late") for r in b]
+    assert list(iter_records(batches)) == expected
