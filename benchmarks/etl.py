@@ -685,10 +685,11 @@ def csv_to_parquet_by_hand(source: Path, out: Path) -> None:
             writer.write_batch(batch)
 
 
-def adf_file_flow(expression: str, source: Path, out: Path, where: str | None = None) -> None:
+def adf_file_flow(expression: str, source: Path, out: Path, where: str | None = None,
+                  batch_size: int = 1000) -> None:
     from adf_core import DataFlow
 
-    options: dict[str, dict[str, Any]] = {"src": {"path": str(source)},
+    options: dict[str, dict[str, Any]] = {"src": {"path": str(source), "batch_size": batch_size},
                                           "dst": {"path": str(out), "fsync": False}}
     if where:
         options["filter"] = {"where": where}
@@ -703,6 +704,12 @@ def file_cases(source: Path, workdir: Path) -> dict[str, Any]:
                                                  workdir / "adf.parquet"),
         "adf file | filter | file": lambda: adf_file_flow(
             "src=file | filter | dst=file", source, workdir / "filtered.parquet", where),
+        # the same with Arrow-sized batches (the default batch_size is 1000 records)
+        "adf file | file (64k)": lambda: adf_file_flow(
+            "src=file | dst=file", source, workdir / "adf64k.parquet", batch_size=65536),
+        "adf file | filter | file (64k)": lambda: adf_file_flow(
+            "src=file | filter | dst=file", source, workdir / "filtered64k.parquet", where,
+            batch_size=65536),
     }
 
 
@@ -731,16 +738,20 @@ def main_files(rows: int, repeats: int) -> int:
                 times[name].append(time.perf_counter() - start)
         medians = {name: statistics.median(values) for name, values in times.items()}
         hand, copy = medians["pyarrow by hand"], medians["adf file | file"]
-        header = f"{'csv -> parquet':<26} {'median s':>9} {'rows/s':>12} {'ratio':>16}"
+        header = f"{'csv -> parquet':<32} {'median s':>9} {'rows/s':>12} {'ratio':>16}"
         print()
         print(header)
         print("-" * len(header))
+        copy64 = medians["adf file | file (64k)"]
         ratios = {"pyarrow by hand": "1.00x (anchor)",
                   "adf file | file": f"{hand / copy:.2f}x vs hand",
                   "adf file | filter | file": f"{copy / medians['adf file | filter | file']:.2f}x"
-                                              " vs copy"}
+                                              " vs copy",
+                  "adf file | file (64k)": f"{hand / copy64:.2f}x vs hand",
+                  "adf file | filter | file (64k)":
+                      f"{copy64 / medians['adf file | filter | file (64k)']:.2f}x vs copy"}
         for name, seconds in medians.items():
-            print(f"{name:<26} {seconds:>9.3f} {rows / seconds:>12,.0f} {ratios[name]:>16}")
+            print(f"{name:<32} {seconds:>9.3f} {rows / seconds:>12,.0f} {ratios[name]:>16}")
         print()
         print(f"adf file | file / by hand: {hand / copy:.2f}x (target >= 1.0); "
               f"filter / copy: {copy / medians['adf file | filter | file']:.2f}x "

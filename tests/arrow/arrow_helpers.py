@@ -49,11 +49,15 @@ def write_inputs(directory: Path, n: int = 40) -> dict[str, Path]:
     table = pa.Table.from_pylist(data)
     paths["parquet"] = directory / "in.parquet"
     pq.write_table(table, paths["parquet"])
-    for fmt in ("csv", "jsonl"):
-        paths[fmt] = directory / f"in.{fmt}"
-        with open(paths[fmt], "wb") as handle:
-            writer = RecordWriter(handle, fmt, str(paths[fmt]))
-            writer.write(data)
+    # "csv" has quoted cells (read by the dict reader); "plain.csv" none (read by pyarrow)
+    plain = [{**r, "name": r["name"] and r["name"].replace(",", ";").replace('"', "'")}
+             for r in data]
+    for name, fmt, records in (("csv", "csv", data), ("jsonl", "jsonl", data),
+                               ("plain", "csv", plain)):
+        paths[name] = directory / f"in-{name}.{fmt}"
+        with open(paths[name], "wb") as handle:
+            writer = RecordWriter(handle, fmt, str(paths[name]))
+            writer.write(records)
             writer.close()
     return paths
 

@@ -49,3 +49,26 @@ def _resolver():
     from adf_core.engine.expression import default_resolver
 
     return lambda name, kind: collect if name == "collect" else default_resolver(name, kind)
+
+
+def test_the_plain_csv_is_read_by_pyarrow_and_a_quoted_one_by_the_dict_reader(
+        tmp_path: Path) -> None:
+    from arrow_helpers import write_inputs
+
+    paths = write_inputs(tmp_path)
+    kinds = {}
+    for name in ("plain", "csv"):
+        flow = DataFlow.parse("src=file | kinds", resolver=_kinds_resolver(),
+                              options={"src": {"path": str(paths[name])}}, batch_format="arrow")
+        kinds[name] = flow.run().outputs["kinds"]["kinds"]
+    assert kinds == {"plain": ["RecordBatch"], "csv": ["list"]}
+
+
+def kinds(upstream):
+    return {"kinds": sorted({type(b).__name__ for v in upstream.values() for b in v})}
+
+
+def _kinds_resolver():
+    from adf_core.engine.expression import default_resolver
+
+    return lambda name, kind: kinds if name == "kinds" else default_resolver(name, kind)

@@ -3,11 +3,12 @@
 The values are those the dict readers make (``adf_core.data.formats``): a CSV cell is read as
 text and typed column by column with the same rule as ``csv_value`` (integers, floats, empty
 cells as null, the rest text); a batch whose column mixes integers, floats and text, which
-one Arrow column cannot hold, is made records with ``csv_value`` itself. A JSON string that
-looks like a date stays a string.
+one Arrow column cannot hold, is made records with ``csv_value`` itself. A file holding a
+quote character is read by the dict reader, which is strict about quoting where pyarrow is
+lenient (a quote never closed, text after a closing quote).
 
 Errors keep the dict readers' wording and positions: when pyarrow cannot parse a file (a row
-with the wrong number of fields, malformed JSON, bytes that are not UTF-8), the file is read
+with the wrong number of fields, bytes that are not UTF-8, a cell over the csv limit), it is read
 again by the dict reader from the start, skipping the records already handed out, so the
 error names the file, record and line exactly as before (and a bad-record policy, which the
 caller handles by not coming here, sees the same lines).
@@ -113,15 +114,31 @@ def _header(raw: IO[bytes], compressed: bool, delimiter: str) -> list[str] | Non
     first = _opened(raw, compressed).readline()
     raw.seek(start)
     text = first.decode("utf-8-sig")
-    if "\"" in text and text.count("\"") % 2:
-        raise _UseRecords  # a header cell spans lines
     rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     return rows[0] if rows else None
+
+
+def _has_quotes(raw: IO[bytes], compressed: bool) -> bool:
+    """Whether the document holds a quote character. Quoting is where pyarrow is lenient and
+    the dict reader strict (a quote never closed, text after a closing quote, a cell over the
+    csv limit are errors naming the line), so a quoted file is read by the dict reader; a
+    scan for one byte costs little beside parsing."""
+    start = raw.tell()
+    stream = _opened(raw, compressed)
+    try:
+        while chunk := stream.read(1 << 20):
+            if b'"' in chunk:
+                return True
+        return False
+    finally:
+        raw.seek(start)
 
 
 def _csv_batches(raw: IO[bytes], compressed: bool, options: Any) -> Iterator[Any]:
     import pyarrow.csv as pcsv
 
+    if _has_quotes(raw, compressed):
+        raise _UseRecords
     header = _header(raw, compressed, options.delimiter)
     if header is None:
         return
@@ -131,14 +148,17 @@ def _csv_batches(raw: IO[bytes], compressed: bool, options: Any) -> Iterator[Any
         _opened(raw, compressed),
         read_options=pcsv.ReadOptions(column_names=header, skip_rows=1,
                                       block_size=BLOCK_SIZE, encoding="utf8"),
-        parse_options=pcsv.ParseOptions(delimiter=options.delimiter, quote_char='"',
-                                        double_quote=True, escape_char=False,
-                                        newlines_in_values=True, ignore_empty_lines=True),
+        parse_options=pcsv.ParseOptions(delimiter=options.delimiter, quote_char=False,
+                                        escape_char=False, newlines_in_values=False,
+                                        ignore_empty_lines=True),
         convert_options=pcsv.ConvertOptions(
             column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False,
             quoted_strings_can_be_null=False, check_utf8=True))
+    limit = csv.field_size_limit()
     for batch in reader:
         if batch.num_rows:
+            if any((pc.max(pc.utf8_length(c)).as_py() or 0) > limit for c in batch.columns):
+                raise _UseRecords  # the dict reader names the cell over the csv limit
             yield _typed(batch) if options.infer_types else batch
 
 
