@@ -9,6 +9,6 @@ the data when the store is that same database.
 
 from adf_core.data.state_store import StateStore, store_url
 from adf_core.engine.run_info import current_component
-from adf_core.engine.saved_state import write_state_in
+from adf_core.engine.saved_state import write_state_in, write_state_with
 
-__all__ = ["StateStore", "current_component", "store_url", "write_state_in"]
+__all__ = ["StateStore", "current_component", "store_url", "write_state_in", "write_state_with"]

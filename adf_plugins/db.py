@@ -17,7 +17,7 @@ from adf_core.commit import commit_group
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
 from adf_core.state import current_component, write_state_in
-from adf_plugins import checks
+from adf_plugins import checks, db_arrow
 from adf_plugins._common import Written, safe_url
 from adf_plugins.incremental import Cursor, bind_params
 
@@ -66,7 +66,7 @@ def read_db(
     url: str,
     query: str | None = None,
     table: str | None = None,
-    batch_size: int = 1000,
+    batch_size: int | None = None,
     params: dict[str, Any] | None = None,
     incremental: str | None = None,
     initial_value: int | float | str | None = None,
@@ -74,7 +74,7 @@ def read_db(
     key: list[str] | None = None,
     state: dict[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
-) -> Iterator[list[Record]]:
+) -> Iterator[Any]:
     """Read rows from a SQL database, streaming in batches.
 
     Give a `query` (bind parameters as `:name`, values from `params`, else from the flow
@@ -87,7 +87,7 @@ def read_db(
         url: SQLAlchemy URL (sqlite:///file.db, postgresql+psycopg://..., mysql+pymysql://...).
         query: SQL query to run (exclusive with `table`).
         table: table to read whole (`schema.table` allowed).
-        batch_size: rows per batch.
+        batch_size: rows per batch (default 1000 records, 4096 rows for Arrow batches).
         params: bind parameters of the query.
         incremental: the cursor column: read only rows above the last value loaded.
         initial_value: the first run reads rows from this cursor value on.
@@ -99,7 +99,6 @@ def read_db(
 
     if (query is None) == (table is None):
         raise ValueError("db source: give exactly one of `query` or `table`")
-    batch_size = max(int(batch_size), 1)
     bound = bind_params(query, params, context, current_component() or "db") \
         if query is not None else dict(params or {})
     cursor = Cursor(incremental, state, initial_value=initial_value, lag=lag, key=key) \
@@ -107,6 +106,15 @@ def read_db(
     if cursor is not None:
         query, bound = cursor.query(query=query, table=table, params=bound)
         table = None
+    scheme = db_arrow.backend(url)
+    if scheme is not None:  # PostgreSQL and SQLite as Arrow batches through ADBC
+        for arrow_batch in db_arrow.read(url, scheme, query, table, batch_size, bound):
+            if cursor is not None:  # the state moves before the batch goes on
+                arrow_batch = cursor.accept(arrow_batch)
+            if arrow_batch.num_rows:
+                yield arrow_batch
+        return
+    batch_size = max(int(batch_size or 1000), 1)
     engine = _engine(url)
     try:
         with engine.connect() as conn:
@@ -303,6 +311,12 @@ def write_db(
         key = list(key or [])
         if mode == "upsert" and not key:
             raise ValueError("db destination: mode 'upsert' needs the `key` option")
+        inputs = list(select_inputs(upstream, context, input))
+        scheme = db_arrow.backend(url)
+        arrow = db_arrow.arrow_inputs(inputs) if scheme is not None else None
+        if scheme is not None and arrow is not None:  # Arrow input: ADBC bulk ingest (COPY)
+            count = db_arrow.write(url, scheme, schema, name, where, mode, key, arrow, ready)
+            return Written(f"{safe_url(url)} {where}", count)
         engine = _engine(url, write=True)
         created = False
         count = 0
@@ -314,7 +328,7 @@ def write_db(
                         target = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn)
                         if mode == "replace":
                             conn.execute(target.delete())
-                    for input_name, data in select_inputs(upstream, context, input):
+                    for input_name, data in inputs:
                         label = f"input {input_name!r}"
                         seen = 0  # records of this input so far: errors number within it
                         for batch in iter_batches(data, batch_size=max(int(batch_size), 1)):

@@ -182,6 +182,22 @@ def write_rows(conn: Any, pipeline: str, encoded: Mapping[str, str], run_id: str
           "updated_at": now} for alias, value in encoded.items()])
 
 
+def state_statements(pipeline: str, encoded: Mapping[str, str], run_id: str | None
+                     ) -> list[tuple[str, dict[str, Any]]]:
+    """The statements (``:name`` placeholders) that ``write_rows`` runs, one row each: for a
+    caller whose driver is not SQLAlchemy (ADBC) to run inside its own transaction."""
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    found: list[tuple[str, dict[str, Any]]] = []
+    for alias, value in encoded.items():
+        found.append((f"DELETE FROM {TABLE} WHERE pipeline = :pipeline AND alias = :alias",
+                      {"pipeline": pipeline, "alias": alias}))
+        found.append((f"INSERT INTO {TABLE} (pipeline, alias, value, run_id, updated_at) "
+                      "VALUES (:pipeline, :alias, :value, :run_id, :updated_at)",
+                      {"pipeline": pipeline, "alias": alias, "value": value,
+                       "run_id": run_id or "", "updated_at": now}))
+    return found
+
+
 def same_database(a: str, b: str) -> bool:
     """Whether two SQLAlchemy URLs reach one database (whatever the driver): one PostgreSQL
     database on one server, or one SQLite file."""

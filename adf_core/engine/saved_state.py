@@ -95,11 +95,17 @@ class RunStates:
         finally:
             self.store.close()
 
-    def write_in(self, connection: Any, url: str, alias: str | None) -> bool:
+    def write_in(self, connection: Any, url: str, alias: str | None,
+                 run: Any = None) -> bool:
         """Write the state on ``connection`` (a SQLAlchemy connection to ``url``, inside the
         caller's open transaction) if that is safe: same database as the store, the caller is
         the flow's only destination, and every component keeping state has finished."""
-        from adf_core.data.state_store import encode_state, same_database, write_rows
+        from adf_core.data.state_store import (
+            encode_state,
+            same_database,
+            state_statements,
+            write_rows,
+        )
 
         if alias is None or self.destinations != (alias,):
             return False
@@ -110,7 +116,11 @@ class RunStates:
         with self._lock:
             snapshot = self._snapshot()
             encoded = {a: encode_state(v, f"{self.pipeline}.{a}") for a, v in snapshot.items()}
-            write_rows(connection, self.pipeline, encoded, self.run_id)
+            if run is None:
+                write_rows(connection, self.pipeline, encoded, self.run_id)
+            else:
+                for sql, params in state_statements(self.pipeline, encoded, self.run_id):
+                    run(sql, params)
             self._written = snapshot
         return True
 
@@ -126,3 +136,14 @@ def write_state_in(connection: Any, url: str) -> bool:
     if run is None or run.states is None:
         return False
     return bool(run.states.write_in(connection, url, current_component()))
+
+
+def write_state_with(run: Any, url: str) -> bool:
+    """``write_state_in`` for a destination whose driver is not SQLAlchemy (ADBC): ``run(sql,
+    params)`` executes one statement with ``:name`` placeholders inside its transaction."""
+    from adf_core.engine.run_info import current_component, current_run
+
+    info = current_run()
+    if info is None or info.states is None:
+        return False
+    return bool(info.states.write_in(None, url, current_component(), run))
