@@ -30,14 +30,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from adf_core.engine.markers import marked
 from adf_core.engine.reporting import calling_component
 from adf_core.engine.run_info import current_run
-
-if TYPE_CHECKING:
-    from adf_core.engine.run_state import RunState
 
 F = TypeVar("F", bound=Callable[..., Any])
 ATTRIBUTE = "__adf_acknowledges__"
@@ -59,7 +56,7 @@ def declares_acks(fn: Any) -> bool:
 class AckBook:
     """The acknowledgements of one run."""
 
-    def __init__(self, run: RunState) -> None:
+    def __init__(self, run: Any) -> None:  # the RunState (it imports this module)
         self.run = run
         self.loop = run.loop
         self.continuous = any(declares_acks(c.fn) for c in run.plan.components)
