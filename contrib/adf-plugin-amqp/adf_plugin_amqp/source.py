@@ -45,22 +45,30 @@ class _Consumer:
         self.url, self.queue, self.prefetch = url, queue, prefetch
         self.inbox: asyncio.Queue[Any] = asyncio.Queue()
         self.connection: Any = None
+        self.lost = False
 
     async def open(self) -> None:
         import aio_pika
 
         self.inbox = asyncio.Queue()
+        self.lost = False
         self.connection = await aio_pika.connect(self.url)
+        self.connection.close_callbacks.add(self._lost)
         channel = await self.connection.channel()
+        channel.close_callbacks.add(self._lost)
         await channel.set_qos(prefetch_count=self.prefetch)
         queue = await channel.declare_queue(self.queue, durable=True)
         await queue.consume(self.inbox.put_nowait, no_ack=False)
 
+    def _lost(self, *_: Any) -> None:
+        self.lost = True
+
     @property
     def broken(self) -> bool:
-        return self.connection is None or self.connection.is_closed
+        return self.lost or self.connection is None or self.connection.is_closed
 
     async def close(self) -> None:
+        self.lost = True
         if self.connection is not None and not self.connection.is_closed:
             try:
                 await self.connection.close()
@@ -149,10 +157,19 @@ async def amqp_source(
                     records.append(record)
             if records:
                 yield records
-            on_commit(partial(chunk[-1].ack, multiple=True))  # this chunk and those before
+            on_commit(partial(_ack, consumer, consumer.connection, chunk[-1]))
         await finish()  # end the stream, wait for the last commits and their acks
     finally:
         await consumer.close()
+
+
+async def _ack(consumer: _Consumer, connection: Any, last: Any) -> None:
+    """Acknowledge ``last`` and every message before it on its channel, unless that
+    connection was lost meanwhile: the broker then delivers them again (a duplicate at worst).
+    """
+    if connection is not consumer.connection or consumer.broken:
+        return
+    await last.ack(multiple=True)
 
 
 def _transient(exc: BaseException) -> bool:
