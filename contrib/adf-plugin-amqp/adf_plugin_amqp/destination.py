@@ -6,33 +6,14 @@ messages (``adf_core.acks.committed``), so a broker-to-broker flow acknowledges 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from adf_core import component
 from adf_core.acks import committed
-from adf_core.records import iter_batches, json_default, select_inputs
+from adf_core.records import iter_batches, select_inputs
+from adf_plugin_amqp.messages import Published, encode, items
 from adf_plugin_amqp.urls import safe_url
-
-_encode = json.JSONEncoder(default=json_default, ensure_ascii=False).encode
-
-
-@dataclass(frozen=True)
-class Published:
-    """What a broker destination published (stored under its alias)."""
-
-    target: str
-    records: int
-
-
-async def _items(data: Any) -> Any:
-    if hasattr(data, "__anext__"):
-        async for item in data:
-            yield item
-    else:
-        yield data
 
 
 @component(secrets=["url"])
@@ -69,11 +50,11 @@ async def amqp_destination(
         exchange = channel.default_exchange
         persistent = aio_pika.DeliveryMode.PERSISTENT
         for _name, data in inputs:
-            async for item in _items(data):
+            async for item in items(data):
                 pending = []
                 for batch in iter_batches(item):
                     for record in batch:
-                        message = aio_pika.Message(_encode(record).encode(),
+                        message = aio_pika.Message(encode(record).encode(),
                                                    delivery_mode=persistent,
                                                    content_type="application/json")
                         pending.append(exchange.publish(message, routing_key=queue))

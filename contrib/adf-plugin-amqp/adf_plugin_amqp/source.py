@@ -10,31 +10,21 @@ what was delivered but not acknowledged is delivered again (at-least-once).
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import logging
-from functools import partial
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 from adf_core import component
 from adf_core.acks import acknowledges, commit_soon, draining, finish, on_commit
 from adf_core.rejects import reject
+from adf_plugin_amqp.messages import decode
 from adf_plugin_amqp.urls import safe_url
 
 log = logging.getLogger("adf_plugin_amqp")
 _WAIT_S = 0.05  # how often an idle consumer looks at draining, idle_timeout and the connection
 _BACKOFF_MAX_S = 5.0
-
-
-def decode(body: bytes) -> tuple[dict[str, Any] | None, str | None]:
-    """``(record, None)`` for a JSON object, ``(None, why)`` for anything else."""
-    try:
-        value = json.loads(body)
-    except ValueError as exc:
-        return None, f"not JSON: {exc}"
-    if not isinstance(value, dict):
-        return None, f"not a JSON object but a {type(value).__name__}"
-    return value, None
 
 
 class _Consumer:
@@ -70,10 +60,8 @@ class _Consumer:
     async def close(self) -> None:
         self.lost = True
         if self.connection is not None and not self.connection.is_closed:
-            try:
+            with contextlib.suppress(Exception):  # a connection the broker already dropped
                 await self.connection.close()
-            except Exception:  # a connection the broker already dropped
-                pass
         self.connection = None
 
 
