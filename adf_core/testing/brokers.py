@@ -168,7 +168,7 @@ def crash_and_restart(broker: Broker, tmp_path: Path, count: int = 8_000,
         proc.wait()
         kills += 1
     proc = adf_process(f"src={broker.component} | out=file",
-                       [*_source(broker, idle_timeout=2), *_out(out)], tmp_path)
+                       [*_source(broker, idle_timeout=4), *_out(out)], tmp_path)
     code, _, err = _finish(proc, 120)
     assert code == 0, err
     found = _ns(parts(out))
