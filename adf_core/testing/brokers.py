@@ -56,7 +56,12 @@ class Broker:
     #: messages not acknowledged by any consumer (None: the broker cannot tell)
     left: Callable[[], int | None]
     #: options only the source takes (a consumer group, a durable name)
-    source_options: dict[str, str] = field(default_factory=dict)
+    source_options: dict[str, Any] = field(default_factory=dict)
+    #: called before messages are published (MQTT: open the consumer's session, or the
+    #: broker keeps nothing for it)
+    prepare: Callable[[], None] = lambda: None
+    #: the source's flow-control options in the crash, drain and reconnect scenarios
+    window: dict[str, Any] = field(default_factory=lambda: {"prefetch": 500, "batch_size": 100})
 
 
 @dataclass
@@ -96,7 +101,7 @@ def _wait(proc: subprocess.Popen[str], condition: Callable[[], bool], what: str,
         if condition():
             return
         if proc.poll() is not None:
-            out, err = proc.communicate()
+            _, err = proc.communicate()
             raise AssertionError(f"adf ended ({proc.returncode}) before {what}: {err}")
         time.sleep(0.02)
     proc.kill()
@@ -132,6 +137,7 @@ def _out(directory: Path, **more: Any) -> list[str]:
 
 def round_trip(broker: Broker, tmp_path: Path, count: int = 300) -> None:
     """Records written by the plugin's destination come back whole from its source."""
+    broker.prepare()
     records = [{"n": n, "name": f"r{n}", "nested": {"ok": n % 2 == 0}} for n in range(count)]
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -156,12 +162,13 @@ def crash_and_restart(broker: Broker, tmp_path: Path, count: int = 8_000,
     """SIGKILL an unbounded run at each point of ``kill_at`` (records committed), restart it,
     and finally let a run end on ``idle_timeout``: every message is in the part files at
     least once, and nothing is left unacknowledged."""
+    broker.prepare()
     broker.publish(messages(count))
     out = tmp_path / "out"
     kills = 0
     for point in kill_at:
         proc = adf_process(f"src={broker.component} | out=file",
-                           [*_source(broker, prefetch=500, batch_size=100),
+                           [*_source(broker, **broker.window),
                             *_out(out, commit_every=300, commit_interval=0.2)], tmp_path)
         _wait(proc, lambda point=point: len(parts(out)) >= point, f"{point} records committed")
         proc.send_signal(signal.SIGKILL)
@@ -181,15 +188,18 @@ def crash_and_restart(broker: Broker, tmp_path: Path, count: int = 8_000,
                         left_unacknowledged=left, kills=kills)
 
 
-def drain(broker: Broker, tmp_path: Path, count: int = 8_000) -> CrashFigures:
-    """SIGTERM mid-stream drains: exit 0, what was committed was acknowledged (a second run
-    finds exactly the rest), no loss and no duplicate."""
+def drain(broker: Broker, tmp_path: Path, count: int = 8_000, at: int = 1_500
+          ) -> CrashFigures:
+    """SIGTERM mid-stream (once ``at`` records are committed) drains: exit 0, what was
+    committed was acknowledged (a second run finds exactly the rest), no loss and no
+    duplicate."""
+    broker.prepare()
     broker.publish(messages(count))
     out = tmp_path / "out"
     proc = adf_process(f"src={broker.component} | out=file",
-                       [*_source(broker, prefetch=500, batch_size=100),
+                       [*_source(broker, **broker.window),
                         *_out(out, commit_every=300, commit_interval=0.2)], tmp_path)
-    _wait(proc, lambda: len(parts(out)) >= 1_500, "1500 records committed")
+    _wait(proc, lambda: len(parts(out)) >= at, f"{at} records committed")
     proc.send_signal(signal.SIGTERM)
     code, _, err = _finish(proc)
     assert code == 0, err
@@ -212,6 +222,7 @@ def drain(broker: Broker, tmp_path: Path, count: int = 8_000) -> CrashFigures:
 def dead_letter(broker: Broker, tmp_path: Path) -> None:
     """Messages that are not JSON objects go to the dead-letter file, are counted as
     rejected, and are acknowledged (nothing is left on the broker)."""
+    broker.prepare()
     good = messages(20)
     bad = [b"not json at all", b"[1, 2, 3]"]
     broker.publish(good[:10] + bad[:1] + good[10:] + bad[1:])
@@ -294,9 +305,11 @@ def _proxy(host: str, port: int) -> Iterator[TcpProxy]:
 
 
 def reconnect(broker: Broker, tmp_path: Path, proxied_url: Callable[[int], str],
-              host: str, port: int, count: int = 4_000) -> None:
+              host: str, port: int, count: int = 4_000, cuts: tuple[int, ...] = (800, 2_400)
+              ) -> None:
     """The connection is cut twice mid-stream: the source reconnects with backoff and every
     message arrives at least once, with nothing left unacknowledged."""
+    broker.prepare()
     broker.publish(messages(count))
     out = tmp_path / "out"
     with _proxy(host, port) as proxy:
@@ -304,15 +317,15 @@ def reconnect(broker: Broker, tmp_path: Path, proxied_url: Callable[[int], str],
         proc = adf_process(
             f"src={broker.component} | out=file",
             [*_opts("src", {**broker.options, **broker.source_options, "url": url,
-                            "idle_timeout": 4, "prefetch": 200, "batch_size": 50}),
+                            "idle_timeout": 4, **broker.window}),
              *_out(out, commit_every=200, commit_interval=0.1)], tmp_path)
-        for point in (800, 2_400):
+        for point in cuts:
             _wait(proc, lambda point=point: len(parts(out)) >= point,
                   f"{point} records committed")
             proxy.cut()
         code, _, err = _finish(proc, 120)
     assert code == 0, err
-    assert proxy.cuts >= 2
+    assert proxy.cuts >= len(cuts)
     found = _ns(parts(out))
     assert sorted(found) == list(range(count))
     left = broker.left()
