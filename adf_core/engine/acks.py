@@ -145,6 +145,10 @@ class AckBook:
                     self.running[source] = self.running.get(source, 0) + 1
         if not due:
             return
+        rejects = self.run.rejects
+        if rejects.total():  # dead-lettered messages are acknowledged once in the file
+            with self.lock:
+                rejects.checkpoint()
         if _on_this_loop(self.loop):
             self._fire(due)
         else:
