@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,10 @@ def parts(directory: Path) -> list[dict[str, Any]]:
     """The records of every committed part file under ``directory`` (``out-*.jsonl``)."""
     return [json.loads(line) for p in sorted(directory.glob("out-*.jsonl"))
             for line in p.read_text().splitlines()]
+
+
+def _holds(directory: Path, count: int) -> bool:
+    return len(parts(directory)) >= count
 
 
 def _wait(proc: subprocess.Popen[str], condition: Callable[[], bool], what: str,
@@ -170,7 +175,7 @@ def crash_and_restart(broker: Broker, tmp_path: Path, count: int = 8_000,
         proc = adf_process(f"src={broker.component} | out=file",
                            [*_source(broker, **broker.window),
                             *_out(out, commit_every=300, commit_interval=0.2)], tmp_path)
-        _wait(proc, lambda point=point: len(parts(out)) >= point, f"{point} records committed")
+        _wait(proc, partial(_holds, out, point), f"{point} records committed")
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1
@@ -320,8 +325,7 @@ def reconnect(broker: Broker, tmp_path: Path, proxied_url: Callable[[int], str],
                             "idle_timeout": 4, **broker.window}),
              *_out(out, commit_every=200, commit_interval=0.1)], tmp_path)
         for point in cuts:
-            _wait(proc, lambda point=point: len(parts(out)) >= point,
-                  f"{point} records committed")
+            _wait(proc, partial(_holds, out, point), f"{point} records committed")
             proxy.cut()
         code, _, err = _finish(proc, 120)
     assert code == 0, err
