@@ -262,8 +262,13 @@ def commit_soon() -> None:
     """A source waits for acknowledgements (its broker stops sending until it acknowledges):
     ask the destinations to commit what they have now rather than at ``commit_interval``."""
     book = _book()
-    if book is not None:
+    if book is not None and not book.soon.is_set():
         book.soon.set()
+        for stream in list(book.run.streams.values()):  # wake destinations waiting for more
+            for channel in stream.channels.values():
+                nudge = getattr(channel, "nudge", None)
+                if nudge is not None:
+                    nudge()
 
 
 async def finish() -> None:

@@ -251,6 +251,12 @@ class Channel(_ChannelBase):
                 self._raise_end(StopIteration)
             return False, None
 
+    def nudge(self) -> None:
+        """Wake a consumer thread waiting in ``get_within`` (it returns nothing early)."""
+        with self._lock:
+            if self._sync_getters:
+                self._not_empty.notify_all()
+
     def _wake_all(self) -> None:  # lock held
         for fut in (self._getter, self._putter):
             if fut is not None:

@@ -102,6 +102,8 @@ async def mqtt_source(
                     if records:
                         yield records
                     on_commit(lambda chunk=chunk, paho=paho: _ack(paho, chunk))
+                    if inbox.empty():  # the broker's in-flight window may be full: commit now
+                        commit_soon()
                 await finish()
                 # The broker handles a client's packets in order: once it answers this
                 # UNSUBSCRIBE (of a topic we never had), it has our PUBACKs. Closing at once
