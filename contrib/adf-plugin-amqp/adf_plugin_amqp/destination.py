@@ -16,7 +16,7 @@ from adf_plugin_amqp.messages import Published, encode, items
 from adf_plugin_amqp.urls import safe_url
 
 
-@component(secrets=["url"])
+@component
 async def amqp_destination(
     queue: str,
     url: str = "amqp://guest:guest@127.0.0.1/",

@@ -65,7 +65,7 @@ class _Consumer:
         self.connection = None
 
 
-@component(secrets=["url"])
+@component
 @acknowledges
 async def amqp_source(
     queue: str,
@@ -95,14 +95,16 @@ async def amqp_source(
     batch_size = max(int(batch_size), 1)
     received = 0
     delay = 0.1
+    connected = False
     try:
         while True:
             if consumer.broken:
                 try:
                     await consumer.open()
+                    connected = True
                     delay = 0.1
                 except Exception as exc:
-                    if received == 0 and delay == 0.1 and not _transient(exc):
+                    if not connected:  # the first connection: a wrong URL is an error now
                         raise ConnectionError(
                             f"amqp source: cannot consume {queue!r} at {safe_url(url)}: "
                             f"{exc}") from None
@@ -158,7 +160,3 @@ async def _ack(consumer: _Consumer, connection: Any, last: Any) -> None:
     if connection is not consumer.connection or consumer.broken:
         return
     await last.ack(multiple=True)
-
-
-def _transient(exc: BaseException) -> bool:
-    return isinstance(exc, ConnectionError | OSError | asyncio.TimeoutError)

@@ -19,7 +19,7 @@ from adf_plugin_mqtt.urls import safe_url
 _WINDOW = 100  # QoS 1 messages waiting for their PUBACK at once
 
 
-@component(secrets=["url"])
+@component
 async def mqtt_destination(
     topic: str,
     url: str = "mqtt://127.0.0.1:1883",

@@ -30,7 +30,7 @@ _WAIT_S = 0.05  # an idle source looks at draining and idle_timeout this often
 _BACKOFF_MAX_S = 5.0
 
 
-@component(secrets=["url"])
+@component
 @acknowledges
 async def mqtt_source(
     topic: str,
@@ -63,6 +63,7 @@ async def mqtt_source(
     received = 0
     idle = 0.0
     delay = 0.1
+    connected = False
     while True:
         session = make_client(url, identifier=client_id, clean_session=False)
         session._client.manual_ack_set(True)  # aiomqtt's paho client: PUBACK when we say so
@@ -70,6 +71,7 @@ async def mqtt_source(
         try:
             async with session:
                 await session.subscribe(topic, qos=1)
+                connected = True
                 delay = 0.1
                 # aiomqtt's own queue of received messages: a get that times out loses
                 # nothing (cancelling the ``messages`` iterator could drop one)
@@ -111,7 +113,7 @@ async def mqtt_source(
                 await session.unsubscribe(f"adf-flush/{client_id}")
                 return
         except aiomqtt.MqttError as exc:
-            if received == 0 and delay == 0.1 and "refused" in str(exc).lower():
+            if not connected:  # the first connection: a wrong URL is an error now
                 raise ConnectionError(f"mqtt source: cannot subscribe at {safe_url(url)}: "
                                       f"{exc}") from None
             log.warning("mqtt source: reconnecting to %s in %.1fs: %s", safe_url(url), delay,

@@ -17,7 +17,7 @@ from adf_plugin_nats.streams import connect, ensure_stream
 from adf_plugin_nats.urls import safe_url
 
 
-@component(secrets=["url"])
+@component
 async def nats_destination(
     subject: str,
     stream: str,

@@ -26,7 +26,7 @@ _WAIT_S = 0.05  # an idle fetch waits this long before it looks at draining and 
 _BACKOFF_MAX_S = 5.0
 
 
-@component(secrets=["url"])
+@component
 @acknowledges
 async def nats_source(
     subject: str,

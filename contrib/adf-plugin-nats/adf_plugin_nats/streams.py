@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -20,12 +21,13 @@ async def connect(url: str, what: str) -> Any:
     async def quiet(exc: Exception) -> None:
         log.debug("%s: %s", what, exc)
 
-    try:
-        return await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
-                                  allow_reconnect=True, connect_timeout=5,
-                                  disconnected_cb=disconnected, error_cb=quiet)
-    except Exception as exc:
-        raise ConnectionError(f"{what}: cannot connect to {safe_url(url)}: {exc}") from None
+    try:  # the first connection gives up after 5 s: a wrong URL is an error, not a wait
+        return await asyncio.wait_for(nats.connect(
+            url, max_reconnect_attempts=-1, reconnect_time_wait=0.5, allow_reconnect=True,
+            connect_timeout=2, disconnected_cb=disconnected, error_cb=quiet), 5)
+    except (Exception, TimeoutError) as exc:
+        raise ConnectionError(f"{what}: cannot connect to {safe_url(url)}: "
+                              f"{exc or 'no answer within 5 s'}") from None
 
 
 async def ensure_stream(js: Any, stream: str, subject: str) -> None:

@@ -15,7 +15,7 @@ from adf_plugin_redis.messages import Published, encode, items
 from adf_plugin_redis.urls import safe_url
 
 
-@component(secrets=["url"])
+@component
 async def redis_destination(
     stream: str,
     url: str = "redis://127.0.0.1:6379/0",

@@ -36,7 +36,7 @@ async def _ensure_group(client: Any, stream: str, group: str) -> None:
             raise
 
 
-@component(secrets=["url"])
+@component
 @acknowledges
 async def redis_source(
     stream: str,
