@@ -70,8 +70,8 @@ class _Consumer:
 async def amqp_source(
     queue: str,
     url: str = "amqp://guest:guest@127.0.0.1/",
-    prefetch: int = 2000,
-    batch_size: int = 500,
+    prefetch: int = 5000,
+    batch_size: int = 1000,
     max_messages: int | None = None,
     idle_timeout: float | None = None,
 ) -> AsyncIterator[list[dict[str, Any]]]:

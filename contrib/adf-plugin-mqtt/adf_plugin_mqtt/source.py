@@ -36,7 +36,7 @@ async def mqtt_source(
     topic: str,
     url: str = "mqtt://127.0.0.1:1883",
     client_id: str = "adf",
-    batch_size: int = 500,
+    batch_size: int = 1000,
     max_messages: int | None = None,
     idle_timeout: float | None = None,
 ) -> AsyncIterator[list[dict[str, Any]]]:

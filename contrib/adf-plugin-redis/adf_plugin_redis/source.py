@@ -44,8 +44,8 @@ async def redis_source(
     consumer: str = "adf",
     url: str = "redis://127.0.0.1:6379/0",
     field: str = "data",
-    prefetch: int = 2000,
-    batch_size: int = 500,
+    prefetch: int = 5000,
+    batch_size: int = 1000,
     max_messages: int | None = None,
     idle_timeout: float | None = None,
 ) -> AsyncIterator[list[dict[str, Any]]]:
