@@ -86,8 +86,18 @@ async def redis_source(
     loop = asyncio.get_running_loop()
 
     async def ack(ids: list[bytes]) -> None:
+        """XACK (idempotent: retried over a lost connection, or the entries would stay
+        pending until the next run)."""
         nonlocal unacked
-        await client.xack(stream, group, *ids)
+        for attempt in range(6):
+            try:
+                await client.xack(stream, group, *ids)
+                break
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                    OSError):
+                if attempt == 5:
+                    raise
+                await asyncio.sleep(0.1 * 2 ** attempt)
         unacked -= len(ids)
 
     try:
