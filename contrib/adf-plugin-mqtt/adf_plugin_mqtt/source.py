@@ -81,6 +81,8 @@ async def mqtt_source(
                     try:
                         message = await asyncio.wait_for(inbox.get(), _WAIT_S)
                     except TimeoutError:
+                        if not paho.is_connected():  # reading the queue would not notice
+                            raise aiomqtt.MqttError("the connection was lost") from None
                         idle += _WAIT_S
                         commit_soon()  # the broker may be waiting for our acknowledgements
                         if idle_timeout is not None and idle >= idle_timeout:
