@@ -275,6 +275,8 @@ def write_db(
     context: Mapping[str, Any] | None = None,
     input: list[str] | None = None,
     batch_size: int = 1000,
+    commit_every: int = 1000,
+    commit_interval: float = 1.0,
 ) -> Written:
     """Write records to a SQL table in one transaction (append, replace, or upsert by key).
 
@@ -293,7 +295,19 @@ def write_db(
         key: key field(s) for upsert, and the primary key of a created table.
         input: context keys to write instead of every member of the previous stage.
         batch_size: records per INSERT batch.
+        commit_every: in a continuous run (a broker source), records per transaction (one
+            transaction per commit, see adf_plugins.continuous).
+        commit_interval: in a continuous run, seconds before a transaction is committed anyway.
     """
+    from adf_core.acks import continuous
+
+    if continuous():
+        from adf_plugins.continuous import write_db_commits
+
+        keys = [k.strip() for k in key.split(",")] if isinstance(key, str) else list(key or [])
+        return write_db_commits(url, table, mode, keys, select_inputs(upstream, context, input),
+                                batch_size=batch_size, commit_every=commit_every,
+                                commit_interval=commit_interval)
     # register with the other destinations of the run first, before any slow import
     schema, name = _split_name(table)
     where = _where(schema, name)

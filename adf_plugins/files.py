@@ -131,6 +131,8 @@ def write_file(
     encoding: str = "utf-8",
     delimiter: str = ",",
     fsync: bool = True,
+    commit_every: int = 1000,
+    commit_interval: float = 1.0,
 ) -> Written:
     """Write records to a csv, jsonl, json or parquet file, atomically.
 
@@ -148,7 +150,19 @@ def write_file(
         encoding: text encoding.
         delimiter: csv field delimiter.
         fsync: sync the file to disk before the rename.
+        commit_every: in a continuous run (a broker source), records per part file
+            (`NAME-000001.jsonl`, ...: one per commit, see adf_plugins.continuous).
+        commit_interval: in a continuous run, seconds before a part file is committed anyway.
     """
+    from adf_core.acks import continuous
+
+    if continuous():
+        from adf_plugins.continuous import write_file_parts
+
+        return write_file_parts(path, _format_of(path, format),
+                                select_inputs(upstream, context, input), encoding=encoding,
+                                delimiter=delimiter, fsync=fsync, commit_every=commit_every,
+                                commit_interval=commit_interval)
     with commit_group(f"the file {path!r}") as ready:
         fmt = _format_of(path, format)
         target = Path(path)

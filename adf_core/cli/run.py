@@ -284,7 +284,7 @@ def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, registry: Regist
     failure: BaseException | None = None
     result = None
     run_id = uuid.uuid4().hex[:12]
-    interrupts = Interrupts()
+    interrupts = Interrupts(run_id)
     started = time.perf_counter()
     try:
         with configured(stream=stream, json_lines=json_lines, colors=tty, verbosity=verbosity,
@@ -323,6 +323,9 @@ def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, registry: Regist
     if as_json:
         echo_json(redactor.value("result", summary))
     elif verbosity >= 0:
+        if interrupts.drained is not None:
+            click.echo(f"adf: run {run_id} drained on {signal_name(interrupts.drained)}: "
+                       "what was read is committed and acknowledged", err=True)
         click.echo(f"run {summary['run_id']} succeeded in {summary['seconds']:.3f}s", err=True)
         click.echo(summary_table(summary["components"]), err=True)
         show_data_notes(summary, redactor)

@@ -99,6 +99,8 @@ class Pumps:
             on_loop = comp.is_async and run.plan.by_alias[consumer].is_async
             kind = LoopChannel if on_loop else Channel
             stream.channels[consumer] = kind(run.loop, comp.buffer_size, consumer)
+        if comp.stream_inputs and comp.subscribers and run.info.acks.continuous:
+            stream.marks = run.info.acks.mark  # acknowledgements pass through a transform
         run.streams[comp.alias] = stream
         assert run.tg is not None
         run.tg.create_task(self.pump(comp, stream, args, kwargs, ctx))

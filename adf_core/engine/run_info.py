@@ -36,10 +36,14 @@ class RunInfo:
     warnings: Any = field(default=None, compare=False)
     #: the saved states of the run's components (``adf_core.engine.saved_state.RunStates``)
     states: Any = field(default=None, compare=False)
+    #: the run's acknowledgements (``adf_core.engine.acks.AckBook``), for ``adf_core.acks``
+    acks: Any = field(default=None, compare=False)
 
     def settle(self, alias: str, status: str) -> None:
         """Record a status that a waiting commit gate must see, and wake the gates."""
         self.statuses[alias] = status
+        if self.acks is not None and self.acks.pending:
+            self.acks.settle()
         if self.gates:
             with self.changed:
                 self.changed.notify_all()

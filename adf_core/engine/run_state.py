@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from adf_core.engine.acks import AckBook
 from adf_core.engine.counting import records_out
 from adf_core.engine.data_warnings import RunWarnings, check_routes
 from adf_core.engine.events import RunEvents
@@ -59,7 +60,8 @@ class RunState:
         self.info = RunInfo(run_id=run_id, flow=plan.expression, started_at=time.time(),
                             peers=plan.peers, can_start=self.can_start,
                             progress=self.progress, rejects=self.rejects,
-                            warnings=self.warnings, states=_states(plan, run_id))
+                            warnings=self.warnings, states=_states(plan, run_id),
+                            acks=AckBook(self))
         if self.info.states is not None:
             self.info.states.statuses = self.info.statuses
 

@@ -22,7 +22,7 @@ ALLOWED = {
 #: ``__version__``; the package is imported before any of its modules anyway).
 LEAVES = {"errors", "text"}
 #: The facade (``adf_core/__init__``) and the thin re-export modules kept for plugin authors.
-FACADE = {"__init__", "records", "commit", "registry", "hookspecs", "streams", "executors",
+FACADE = {"__init__", "acks", "records", "commit", "registry", "hookspecs", "streams", "executors",
           "checks", "rejects", "state"}
 
 
