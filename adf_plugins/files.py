@@ -18,11 +18,13 @@ from adf_core.data.formats import (
     format_name,
     format_of,
     is_gzip,
+    one_column_hint,
     read_batches,
 )
 from adf_core.data.tempfiles import publish, sweep, temporary_file
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
+from adf_core.rejects import line_rejecter, record_rejecter, warn
 from adf_plugins import checks
 from adf_plugins._common import Written
 
@@ -84,16 +86,27 @@ def read_file(
         fmt = _format_of(each, format)
         with open(each, "rb") as handle:
             yield from _batches(handle, fmt, each, batch_size, filename_field,
-                                {**options, "compressed": is_gzip(each)})
+                                {**options, "compressed": is_gzip(each),
+                                 "on_bad": line_rejecter(each)})
 
 
 def _batches(handle: IO[bytes], fmt: str, path: str, batch_size: int,
              filename_field: str | None, options: dict[str, Any]) -> Iterator[list[Record]]:
+    first = fmt == "csv"
     for batch in read_batches(handle, fmt, path, batch_size, **options):
+        if first and batch:
+            _hint_delimiter(path, batch[0], options["csv_options"].delimiter)
+            first = False
         if filename_field:
             for record in batch:
                 record[filename_field] = path
         yield batch
+
+
+def _hint_delimiter(path: str, record: Record, delimiter: str) -> None:
+    hint = one_column_hint(record, delimiter)
+    if hint is not None:
+        warn(f"{path}: {hint}", file=path)
 
 
 @component(check=checks.output_format)
@@ -142,7 +155,8 @@ def write_file(
                 except OSError as exc:
                     raise _cannot_write(target, exc) from None
                 writer = RecordWriter(handle, fmt, path, encoding=encoding,
-                                      csv_options=CsvOptions(delimiter))
+                                      csv_options=CsvOptions(delimiter),
+                                      on_unwritable=record_rejecter())
                 for name, data in select_inputs(upstream, context, input):
                     for batch in iter_batches(data):
                         writer.write(batch, f"input {name!r}")
