@@ -16,10 +16,13 @@ from adf_core.checks import exactly_one
 from adf_core.commit import commit_group
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
-from adf_plugins import checks
+from adf_core.rejects import current_policy, reject
+from adf_plugins import checks, db_schema
 from adf_plugins._common import Written, safe_url
 
 Record = dict[str, Any]
+#: ``on_bad(record, error, number)``: a record the table cannot take (number within its input)
+OnBad = Callable[[Record, Exception, int], None]
 MODES = ("append", "replace", "upsert")
 
 
@@ -142,7 +145,8 @@ def _column_type(values: list[Any], dialect: str, is_key: bool) -> Any:
 
 
 def _create_table(
-    conn: Any, schema: str | None, name: str, batch: list[Record], key: list[str]
+    conn: Any, schema: str | None, name: str, batch: list[Record], key: list[str],
+    types: Mapping[str, Any] | None = None,
 ) -> Any:
     import sqlalchemy as sa
 
@@ -150,12 +154,16 @@ def _create_table(
     for record in batch:
         for field, value in record.items():
             fields.setdefault(field, []).append(value)
+    for field in types or ():
+        fields.setdefault(field, [])
     missing = [k for k in key if k not in fields]
     if missing:
         raise RecordError(f"the key field(s) {', '.join(missing)} are not in the first records")
     dialect = conn.dialect.name
+    types = types or {}
     columns = [
-        sa.Column(field, _column_type(values, dialect, field in key), primary_key=field in key)
+        sa.Column(field, types[field] if field in types else
+                  _column_type(values, dialect, field in key), primary_key=field in key)
         for field, values in fields.items()
     ]
     table = sa.Table(name, sa.MetaData(), *columns, schema=schema)
@@ -168,45 +176,74 @@ def _where(schema: str | None, name: str) -> str:
 
 
 def _insert(conn: Any, table: Any, batch: list[Record], numbers: list[int], where: str,
-            label: str) -> None:
-    """Insert a batch; on failure, find and name the record that does not fit.
+            label: str, on_bad: OnBad | None = None,
+            convert: Mapping[str, Callable[[Any], Any]] | None = None) -> int:
+    """Insert a batch; on failure, find the records that do not fit, by inserting the batch
+    again one record at a time, each in its own SAVEPOINT. Without ``on_bad`` the first one
+    is an error naming it; with it, each goes to ``on_bad`` and the others are written.
+    Returns the number of records written.
 
-    ``numbers`` holds each record's number within its input (1-based), for the errors.
+    ``numbers`` holds each record's number within its input (1-based), for the errors;
+    ``convert`` the value converters of :func:`adf_plugins.db_schema.converters`.
     """
     import sqlalchemy as sa
 
+    insert_errors = (sa.exc.StatementError, OverflowError)  # OverflowError: SQLite, huge ints
     columns = table.columns.keys()
     known = set(columns)
-    rows = []
+    rows, kept = [], []
     for offset, record in enumerate(batch):
         extra = record.keys() - known
-        if extra:
-            raise RecordError(
-                f"record {numbers[offset]} ({label}) does not fit table {where!r}: it has no "
-                f"column {', '.join(map(repr, sorted(extra)))} (columns: {', '.join(columns)})"
-            )
+        problem = (f"it has no column {', '.join(map(repr, sorted(map(str, extra))))} "
+                   f"(columns: {', '.join(columns)})") if extra else None
+        if convert and problem is None:
+            try:
+                record = db_schema.convert(record, convert)
+            except ValueError as exc:
+                problem = str(exc)
+        if problem is not None:
+            error = RecordError(
+                f"record {numbers[offset]} ({label}) does not fit table {where!r}: {problem}")
+            if on_bad is None:
+                raise error
+            on_bad(batch[offset], error, numbers[offset])
+            continue
+        kept.append(offset)
         rows.append(record if len(record) == len(known) else {c: record.get(c) for c in columns})
+    if not rows:
+        return 0
     savepoint = conn.begin_nested()
     try:
         conn.execute(table.insert(), rows)
-    except sa.exc.StatementError:  # a driver error, or a value the driver cannot bind
+    except insert_errors:  # a driver error, or a value the driver cannot bind
         savepoint.rollback()
     else:
         savepoint.commit()
-        return
-    for offset, row in enumerate(rows):
+        return len(rows)
+    written = 0
+    for offset, row in zip(kept, rows, strict=True):
         savepoint = conn.begin_nested()
         try:
             conn.execute(table.insert(), [row])
-        except sa.exc.StatementError as exc:
+        except insert_errors as exc:
             savepoint.rollback()
-            raise RecordError(
+            cause = getattr(exc, "orig", None) or exc
+            error = RecordError(
                 f"record {numbers[offset]} ({label}) does not fit table {where!r}: "
-                f"{type(exc.orig).__name__}: {str(exc.orig).strip().splitlines()[0]}"
-            ) from None
-        savepoint.rollback()
-    raise RuntimeError(
-        f"inserting records {numbers[0]}-{numbers[-1]} ({label}) into {where!r} failed")
+                f"{type(cause).__name__}: {str(cause).strip().splitlines()[0]}")
+            if on_bad is None:
+                raise error from None
+            on_bad(batch[offset], error, numbers[offset])
+            continue
+        if on_bad is None:  # only looking for the culprit: write the batch as one
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+            written += 1
+    if on_bad is None:
+        raise RuntimeError(
+            f"inserting records {numbers[0]}-{numbers[-1]} ({label}) into {where!r} failed")
+    return written
 
 
 def _delete_keys(conn: Any, table: Any, batch: list[Record], key: list[str],
@@ -239,16 +276,21 @@ def write_db(
     context: Mapping[str, Any] | None = None,
     input: list[str] | None = None,
     batch_size: int = 1000,
+    types: dict[str, str] | None = None,
+    schema: Literal["evolve", "freeze"] = "evolve",
 ) -> Written:
     """Write records to a SQL table in one transaction (append, replace, or upsert by key).
 
-    A missing table is created from the first batch's fields (types from their values; the
-    `key` fields become the primary key). `replace` deletes every row first, `upsert`
-    deletes the rows whose key is in the batch, then inserts (portable across databases; the
-    last record with a key wins). Everything happens in one transaction: a failure, a bad
-    record or a failed sibling rolls it back, and a table this run created is dropped again.
-    A record that does not fit (an unknown field, a value of the wrong type) is an error
-    naming its number and the table.
+    A missing table is created from the first batch's fields (types from their values, or
+    from `types`; the `key` fields become the primary key). `replace` deletes every row
+    first, `upsert` deletes the rows whose key is in the batch, then inserts (portable across
+    databases; the last record with a key wins). Everything happens in one transaction: a
+    failure, a bad record or a failed sibling rolls it back, and a table this run created is
+    dropped again. With `schema = "evolve"` (the default) a field the table lacks adds a
+    nullable column; with `freeze` it is an error before the batch is written. A record
+    that does not fit (a value of the wrong type, too large a number) is a bad record
+    naming its number and the table: the run fails, or it is skipped or dead-lettered
+    under `on_error`, and the others are written.
 
     Args:
         url: SQLAlchemy URL (sqlite:///file.db, postgresql+psycopg://..., mysql+pymysql://...).
@@ -257,15 +299,16 @@ def write_db(
         key: key field(s) for upsert, and the primary key of a created table.
         input: context keys to write instead of every member of the previous stage.
         batch_size: records per INSERT batch.
+        types: SQL types of fields, overriding what is inferred from the values
+            (`{"amount": "numeric(12,2)", "day": "date"}`).
+        schema: evolve (new fields add nullable columns) or freeze (any change is an error).
     """
     # register with the other destinations of the run first, before any slow import
-    schema, name = _split_name(table)
-    where = _where(schema, name)
+    namespace, name = _split_name(table)  # `schema` is the evolve/freeze option
+    where = _where(namespace, name)
     # one SQLite file is one lock; elsewhere, writers to one table may block each other
     same = url if url.startswith("sqlite") else f"{url} {where}"
     with commit_group(f"the table {where!r}", resource=same) as ready:
-        import sqlalchemy as sa
-
         if mode not in MODES:
             raise ValueError(
                 f"db destination: unknown mode {mode!r}; use one of {', '.join(MODES)}"
@@ -275,39 +318,173 @@ def write_db(
         key = list(key or [])
         if mode == "upsert" and not key:
             raise ValueError("db destination: mode 'upsert' needs the `key` option")
+        declared = db_schema.parse_types(types)
+        db_schema.check_schema(schema)
+        on_bad = _db_rejecter()
         engine = _engine(url, write=True)
-        created = False
+        writer = _TableWriter(namespace, name, where, key, declared, freeze=schema == "freeze",
+                              on_bad=on_bad)
         count = 0
         try:
             try:
                 with engine.begin() as conn:
-                    target: Any = None
-                    if sa.inspect(conn).has_table(name, schema=schema):
-                        target = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn)
-                        if mode == "replace":
-                            conn.execute(target.delete())
+                    writer.open(conn, replace=mode == "replace")
                     for input_name, data in select_inputs(upstream, context, input):
                         label = f"input {input_name!r}"
                         seen = 0  # records of this input so far: errors number within it
                         for batch in iter_batches(data, batch_size=max(int(batch_size), 1)):
-                            if target is None:
-                                target = _create_table(conn, schema, name, batch, key)
-                                created = True
-                            rows = batch
                             numbers = list(range(seen + 1, seen + len(batch) + 1))
-                            if mode == "upsert":
-                                rows, numbers = _delete_keys(conn, target, batch, key, numbers)
-                            _insert(conn, target, rows, numbers, where, label)
                             seen += len(batch)
-                            count += len(batch)
+                            batch, numbers = writer.prepare(conn, batch, numbers, label,
+                                                            input_name)
+                            if not batch:
+                                continue
+                            rows = batch
+                            if mode == "upsert":
+                                rows, numbers = _delete_keys(conn, writer.table, batch, key,
+                                                             numbers)
+                            count += _insert(conn, writer.table, rows, numbers, where, label,
+                                             writer.on_bad(input_name), writer.convert)
+                            writer.written = True
+                    writer.clear(conn)  # replace with an empty input: the table is emptied
                     ready()
             except BaseException:
-                if created:
-                    _drop_if_left(engine, schema, name)
+                writer.undo(engine)
                 raise
         finally:
             engine.dispose()
     return Written(f"{safe_url(url)} {where}", count)
+
+
+def _db_rejecter() -> Callable[[str], OnBad] | None:
+    """Per input, what hands a bad record to the policy (None under ``fail``)."""
+    if current_policy() == "fail":
+        return None
+
+    def for_input(input_name: str) -> OnBad:
+        def on_bad(record: Record, error: Exception, number: int) -> None:
+            reject(record, error, position=number, input=input_name)
+        return on_bad
+
+    return for_input
+
+
+class _TableWriter:
+    """The target table of one write: created from the first batch, or reflected; fields it
+    lacks are added (evolve) or refused (freeze); undone on failure where the database
+    commits DDL at once."""
+
+    def __init__(self, schema: str | None, name: str, where: str, key: list[str],
+                 types: Mapping[str, Any], *, freeze: bool,
+                 on_bad: Callable[[str], OnBad] | None) -> None:
+        self.schema, self.name, self.where, self.key = schema, name, where, key
+        self.types = types
+        self.freeze = freeze
+        self._on_bad = on_bad
+        self.table: Any = None
+        self.created = False
+        self.added: list[str] = []
+        self.written = False  # rows changed in this transaction (MySQL: no more DDL then)
+        self.convert: dict[str, Callable[[Any], Any]] = {}
+        self._replace = False
+        self._implicit_ddl = False
+
+    def on_bad(self, input_name: str) -> OnBad | None:
+        return self._on_bad(input_name) if self._on_bad is not None else None
+
+    def open(self, conn: Any, *, replace: bool) -> None:
+        import sqlalchemy as sa
+
+        self._implicit_ddl = conn.dialect.name in ("mysql", "mariadb")
+        self._replace = replace
+        if sa.inspect(conn).has_table(self.name, schema=self.schema):
+            self.table = sa.Table(self.name, sa.MetaData(), schema=self.schema,
+                                  autoload_with=conn)
+            self.convert = db_schema.converters(self.table)
+            missing = {f: t for f, t in self.types.items() if f not in self.table.columns}
+            if missing:  # declared fields first: before any row, on every database
+                self._change(conn, missing, "`types`")
+
+    def prepare(self, conn: Any, batch: list[Record], numbers: list[int], label: str,
+                input_name: str) -> tuple[list[Record], list[int]]:
+        """Create the table, or add (or refuse) the fields it lacks; clear it for
+        ``replace``. Returns the records to write (a record whose new field cannot be added
+        went to the policy)."""
+        if self.table is None:
+            self.table = _create_table(conn, self.schema, self.name, batch, self.key,
+                                       self.types)
+            self.created = True
+            self.convert = db_schema.converters(self.table)
+        else:
+            new = db_schema.new_fields(batch, self.table.columns.keys())
+            if new:
+                batch, numbers = self._new_fields(conn, new, batch, numbers, label,
+                                                  input_name)
+        self.clear(conn)
+        return batch, numbers
+
+    def clear(self, conn: Any) -> None:
+        """``replace``: delete the old rows, once, after the first batch's columns were added
+        (MySQL/MariaDB would commit the delete with an ALTER TABLE after it)."""
+        if self._replace and self.table is not None and not self.created:
+            conn.execute(self.table.delete())
+            self.written = True
+        self._replace = False
+
+    def _new_fields(self, conn: Any, new: dict[str, list[Any]], batch: list[Record],
+                    numbers: list[int], label: str, input_name: str
+                    ) -> tuple[list[Record], list[int]]:
+        first = next(n for n, r in zip(numbers, batch, strict=True) if r.keys() & new.keys())
+        names = ", ".join(map(repr, map(str, new)))
+        if self.freeze:
+            raise RecordError(
+                f"record {first} ({label}) does not fit table {self.where!r}: it has "
+                f"field(s) {names} the table lacks, and schema is 'freeze': add the "
+                f"column(s) to the table, drop the field(s), or set schema='evolve'")
+        if self._implicit_ddl and self.written:
+            # MySQL/MariaDB commit ALTER TABLE at once, with every row written so far
+            error = RecordError(
+                f"record {first} ({label}) does not fit table {self.where!r}: it has "
+                f"field(s) {names} the table lacks, after rows were written (MySQL/MariaDB "
+                f"would commit them with the new column): declare the field(s) in `types` "
+                f"to add them before writing")
+            on_bad = self.on_bad(input_name)
+            if on_bad is None:
+                raise error
+            kept_records, kept_numbers = [], []
+            for number, record in zip(numbers, batch, strict=True):
+                if record.keys() & new.keys():
+                    on_bad(record, error, number)
+                else:
+                    kept_records.append(record)
+                    kept_numbers.append(number)
+            return kept_records, kept_numbers
+        dialect = conn.dialect.name
+        self._change(conn, {f: self.types.get(f) or _column_type(values, dialect, False)
+                            for f, values in new.items()}, label)
+        return batch, numbers
+
+    def _change(self, conn: Any, fields: Mapping[str, Any], why: str) -> None:
+        if self.freeze:
+            raise RecordError(
+                f"table {self.where!r} lacks the field(s) {', '.join(map(repr, fields))} "
+                f"({why}), and schema is 'freeze': add the column(s) to the table or set "
+                f"schema='evolve'")
+        db_schema.add_columns(conn, self.table, fields)
+        self.added += list(fields)
+        self.convert = db_schema.converters(self.table)
+
+    def undo(self, engine: Any) -> None:
+        """After a failure: drop what MySQL/MariaDB committed on their own (a table this run
+        created, columns it added). Elsewhere the rollback undid it."""
+        if self.created:
+            _drop_if_left(engine, self.schema, self.name)
+        elif self.added and self._implicit_ddl and self.table is not None:
+            try:
+                with engine.begin() as conn:
+                    db_schema.drop_columns(conn, self.table, self.added)
+            except Exception:  # pragma: no cover - best effort after a failure
+                pass
 
 
 def _drop_if_left(engine: Any, schema: str | None, name: str) -> None:

@@ -162,7 +162,8 @@ def read_records(raw: IO[bytes], fmt: str, source: str, *, encoding: str = "utf-
             raise phrases.undecodable(source, fmt, None, encoding, exc) from exc
         return
     counted = _NewlineCounting(binary)
-    text = io.TextIOWrapper(counted, encoding=text_encoding(encoding), newline="")
+    text = io.TextIOWrapper(cast(IO[bytes], counted), encoding=text_encoding(encoding),
+                            newline="")
     lines = _LineCounter(text)
     try:
         if fmt == "jsonl":
@@ -211,7 +212,7 @@ class _NewlineCounting(io.BufferedIOBase):
         return data
 
     def read(self, size: int | None = -1) -> bytes:
-        return self._counted(self._raw.read(size))
+        return self._counted(self._raw.read(-1 if size is None else size))
 
     def read1(self, size: int = -1) -> bytes:
         read1 = getattr(self._raw, "read1", None)
