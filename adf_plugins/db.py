@@ -266,7 +266,8 @@ def _delete_keys(conn: Any, table: Any, batch: list[Record], key: list[str],
     return [record for _, record in latest.values()], [number for number, _ in latest.values()]
 
 
-@component(check=[checks.database_url, checks.upsert_key], probe=checks.probe_db_destination)
+@component(check=[checks.database_url, checks.upsert_key, checks.sql_types],
+           probe=checks.probe_db_destination)
 def write_db(
     url: str,
     table: str,

@@ -46,20 +46,36 @@ TYPE_NAMES = ("integer", "smallint", "bigint", "numeric(p,s)", "decimal(p,s)", "
               "timestamptz", "time", "json", "blob", "uuid")
 
 
+_BASES = frozenset({
+    "integer", "int", "smallint", "bigint", "numeric", "decimal", "real", "float", "double",
+    "double precision", "text", "varchar", "char", "string", "boolean", "bool", "date",
+    "timestamp", "datetime", "timestamptz", "timestamp with time zone", "time", "json",
+    "jsonb", "blob", "bytea", "binary", "uuid"})
+
+
+def type_problem(name: Any, field: str = "") -> str | None:
+    """What is wrong with a SQL type name, or None (no import: validation uses it)."""
+    found = _TYPE.match(name) if isinstance(name, str) else None
+    if found and " ".join(found.group(1).lower().split()) in _BASES:
+        return None
+    where = f" for {field!r}" if field else ""
+    return f"unknown SQL type {name!r}{where} in `types`; use one of {', '.join(TYPE_NAMES)}"
+
+
 def sql_type(name: str, field: str = "") -> Any:
     """A SQLAlchemy type from a SQL type name (``numeric(12,2)``, ``date``, ``varchar(40)``);
     a ValueError naming the field and the known names otherwise."""
     import sqlalchemy as sa
     from sqlalchemy.dialects import mysql
 
-    found = _TYPE.match(name) if isinstance(name, str) else None
+    problem = type_problem(name, field)
+    if problem is not None:
+        raise ValueError(f"db destination: {problem}")
+    found = _TYPE.match(name)
+    assert found is not None
     makers = _type_makers()
-    base = " ".join(found.group(1).lower().split()) if found else ""
-    if base not in makers:
-        where = f" for {field!r}" if field else ""
-        raise ValueError(f"db destination: unknown SQL type {name!r}{where} in `types`; use "
-                         f"one of {', '.join(TYPE_NAMES)}")
-    args = [int(a) for a in found.group(2, 3) if a is not None] if found else []
+    base = " ".join(found.group(1).lower().split())
+    args = [int(a) for a in found.group(2, 3) if a is not None]
     if base in ("numeric", "decimal"):
         return sa.Numeric(*args) if args else sa.Numeric(38, 10).with_variant(sa.Numeric(),
                                                                                "postgresql")

@@ -362,3 +362,20 @@ def test_a_filter_naming_a_field_no_record_has_warns_and_fails_under_strict(tmp_
                 "-o", "filter.where=amount > 100", "-o", f"out.path={out}", "--strict")
     assert right.returncode == 0, right.stderr
     assert read_jsonl(out) == [{"id": 1, "amount": 500}]
+
+
+# -- http source ---------------------------------------------------------------------------
+
+def test_http_records_that_are_not_objects_are_dead_lettered(http_server, tmp_path):
+    url = http_server.route("/items", (200, [{"id": 1}, "oops", {"id": 2}, [3]]))
+    out, dead = tmp_path / "out.jsonl", tmp_path / "dead.jsonl"
+    fail = adf("http | out=file", "-o", f"http.url={url}", "-o", f"out.path={out}")
+    assert fail.returncode == 1
+    assert "record 2 of page 1 is a str, not an object" in fail.stderr
+    proc = adf("http | out=file", "-o", f"http.url={url}", "-o", f"out.path={out}",
+               "--dead-letter", str(dead))
+    assert proc.returncode == 0, proc.stderr
+    assert read_jsonl(out) == [{"id": 1}, {"id": 2}]
+    letters = read_jsonl(dead)
+    assert [(d["component"], d["position"], d["record"]) for d in letters] == [
+        ("http", {"record": 2}, "oops"), ("http", {"record": 4}, [3])]
