@@ -153,11 +153,9 @@ def read_records(raw: IO[bytes], fmt: str, source: str, *, encoding: str = "utf-
 
     binary = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")) if compressed else raw
     if on_bad is not None and fmt != "json":
-        from adf_core.data.bad_lines import read_tolerant
-
         try:
-            yield from read_tolerant(binary, fmt, source, encoding, csv_options, phrases,
-                                     on_bad)
+            yield from _read_tolerant(binary, fmt, source, encoding, csv_options, phrases,
+                                      on_bad)
         except (gzip.BadGzipFile, EOFError) as exc:
             raise phrases.undecodable(source, fmt, None, encoding, exc) from exc
         return
@@ -180,6 +178,29 @@ def read_records(raw: IO[bytes], fmt: str, source: str, *, encoding: str = "utf-
         raise phrases.undecodable(source, fmt, None, encoding, exc) from exc
     finally:
         text.detach()
+
+
+def _read_tolerant(binary: IO[bytes], fmt: str, source: str, encoding: str,
+                   csv_options: CsvOptions, phrases: Phrases, on_bad: OnBadLine
+                   ) -> Iterator[Record]:
+    """The records of a csv or jsonl stream, every bad line (undecodable ones too) handed
+    to ``on_bad``."""
+    from adf_core.data.bad_lines import byte_lines_work, decoded_lines
+
+    def undecodable(raw: bytes, line: int, exc: UnicodeDecodeError) -> None:
+        on_bad(raw, phrases.undecodable(source, fmt, line, encoding, exc), {"line": line})
+
+    if byte_lines_work(encoding):
+        lines: Iterable[str] = decoded_lines(binary, encoding, text_encoding(encoding),
+                                             undecodable)
+    else:
+        lines = io.TextIOWrapper(binary, encoding=text_encoding(encoding), newline="")
+    if fmt == "jsonl":
+        yield from _read_jsonl(lines, source, phrases, on_bad)
+    elif fmt == "csv":
+        yield from _read_csv(lines, source, csv_options, phrases, on_bad)
+    else:
+        raise ValueError(f"{source}: {fmt} cannot be read line by line")
 
 
 def read_batches(raw: IO[bytes], fmt: str, source: str, batch_size: int, **options: Any
