@@ -19,6 +19,7 @@ from adf_core.records import iter_batches, select_inputs
 from adf_core.rejects import current_policy, reject
 from adf_plugins import checks, db_schema
 from adf_plugins._common import Written, safe_url
+from adf_plugins.db_rejects import insert_around_bad
 
 Record = dict[str, Any]
 #: ``on_bad(record, error, number)``: a record the table cannot take (number within its input)
@@ -178,10 +179,10 @@ def _where(schema: str | None, name: str) -> str:
 def _insert(conn: Any, table: Any, batch: list[Record], numbers: list[int], where: str,
             label: str, on_bad: OnBad | None = None,
             convert: Mapping[str, Callable[[Any], Any]] | None = None) -> int:
-    """Insert a batch; on failure, find the records that do not fit, by inserting the batch
-    again one record at a time, each in its own SAVEPOINT. Without ``on_bad`` the first one
-    is an error naming it; with it, each goes to ``on_bad`` and the others are written.
-    Returns the number of records written.
+    """Insert a batch; on failure, find the records that do not fit. Without ``on_bad`` the
+    first one is an error naming it (found by inserting the batch again one record at a
+    time, each in its own SAVEPOINT); with it, each goes to ``on_bad`` and the others are
+    written (see :mod:`adf_plugins.db_rejects`). Returns the number of records written.
 
     ``numbers`` holds each record's number within its input (1-based), for the errors;
     ``convert`` the value converters of :func:`adf_plugins.db_schema.converters`.
@@ -220,7 +221,17 @@ def _insert(conn: Any, table: Any, batch: list[Record], numbers: list[int], wher
     else:
         savepoint.commit()
         return len(rows)
-    written = 0
+    if on_bad is not None:
+        report = on_bad
+
+        def refused(index: int, problem: str) -> None:
+            offset = kept[index]
+            report(batch[offset], RecordError(
+                f"record {numbers[offset]} ({label}) does not fit table {where!r}: {problem}"),
+                numbers[offset])
+
+        return insert_around_bad(conn, table, rows, refused)
+    # under fail: find the first record the database refuses, to name it
     for offset, row in zip(kept, rows, strict=True):
         savepoint = conn.begin_nested()
         try:
@@ -231,19 +242,10 @@ def _insert(conn: Any, table: Any, batch: list[Record], numbers: list[int], wher
             error = RecordError(
                 f"record {numbers[offset]} ({label}) does not fit table {where!r}: "
                 f"{type(cause).__name__}: {str(cause).strip().splitlines()[0]}")
-            if on_bad is None:
-                raise error from None
-            on_bad(batch[offset], error, numbers[offset])
-            continue
-        if on_bad is None:  # only looking for the culprit: write the batch as one
-            savepoint.rollback()
-        else:
-            savepoint.commit()
-            written += 1
-    if on_bad is None:
-        raise RuntimeError(
-            f"inserting records {numbers[0]}-{numbers[-1]} ({label}) into {where!r} failed")
-    return written
+            raise error from None
+        savepoint.rollback()  # only looking for the culprit: the batch is written as one
+    raise RuntimeError(
+        f"inserting records {numbers[0]}-{numbers[-1]} ({label}) into {where!r} failed")
 
 
 def _delete_keys(conn: Any, table: Any, batch: list[Record], key: list[str],

@@ -21,8 +21,11 @@ and CSV into a SQLite table (`db`), clean under `on_error=fail` and with 1% bad 
 `on_error=dead_letter` (broken JSON, a CSV row with a field too many), the cases interleaved
 round after round in this process; the table shows median rows/s (lines read per second) and
 the ratio to the clean run (a clean run under dead_letter shows what the policy's line-by-line
-reader costs alone). Target: 1% bad under dead_letter within 10% (>= 0.90x). It runs after
-the main table, or alone with `--only bad-records`.
+reader costs alone). A third flow sends JSONL into the table with 1% of the records holding
+`"paid": "yes"` for a BOOLEAN column: the database refuses each batch holding one, and the
+destination finds the bad records and writes the others (see adf_plugins/db_rejects.py).
+Target: 1% bad under dead_letter within 10% (>= 0.90x). It runs after the main table, or
+alone with `--only bad-records`.
 
 PostgreSQL: 127.0.0.1:5432, database `test` (ADF_BENCH_PG_URL overrides); skipped if absent.
 """
@@ -320,24 +323,29 @@ def _verdict(db: str, rows: dict[str, dict[str, Any]], floor_rate: float | None)
 
 
 # ------------------------------------------------------------------------------ bad records
-def write_bad_input(path: Path, rows: int, bad: float) -> None:
-    """``rows`` lines (JSONL or CSV by the extension), one in ``1/bad`` of them broken."""
+def write_bad_input(path: Path, rows: int, bad: float, values_only: bool = False) -> None:
+    """``rows`` lines (JSONL or CSV by the extension), one in ``1/bad`` of them broken; with
+    ``values_only`` a bad JSON line parses but its `paid` is ``"yes"`` (no BOOLEAN takes it)."""
     every = round(1 / bad) if bad else 0
     csv = path.suffix == ".csv"
+    names = ("id", "customer", "country", "amount", "status", "paid")
     with open(path, "w") as out:
         if csv:
-            out.write("id,customer,country,amount,status\n")
+            out.write(",".join(names) + "\n")
         for i in range(rows):
             broken = every and i % every == every - 1
             values = (i, f"customer {i % 50_000}", ("DE", "FR", "GB", "US", "PL")[i % 5],
-                      round((i % 100_000) / 7, 2), ("paid", "open", "refunded")[i % 3])
+                      round((i % 100_000) / 7, 2), ("paid", "open", "refunded")[i % 3],
+                      i % 2 == 0)
             if csv:
                 out.write(",".join(map(str, values)) + (",extra\n" if broken else "\n"))
-            elif broken:
+            elif broken and not values_only:
                 out.write(f'{{"id": {i}, "customer": "c", "amount": oops}}\n')
             else:
-                out.write(json.dumps(dict(zip(("id", "customer", "country", "amount", "status"),
-                                              values, strict=True))) + "\n")
+                record = dict(zip(names, values, strict=True))
+                if broken:
+                    record["paid"] = "yes"
+                out.write(json.dumps(record) + "\n")
 
 
 def bad_records_run(source: Path, dest: str, workdir: Path, on_error: str) -> tuple[float, int]:
@@ -364,17 +372,21 @@ def bad_records_run(source: Path, dest: str, workdir: Path, on_error: str) -> tu
 
 
 def bad_records(rows: int, rounds: int, bad: float = 0.01) -> None:
-    """Clean vs 1% bad lines under dead_letter, for JSONL -> file and CSV -> db (SQLite)."""
+    """Clean vs 1% bad lines under dead_letter, for JSONL -> file, CSV -> db (SQLite), and
+    JSONL -> db where 1% of the records hold a value the table cannot take."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from _common import median, table
 
     workdir = Path(tempfile.mkdtemp(prefix="adf-bench-bad-"))
     try:
         cases = []
-        for kind, dest in (("jsonl", "file"), ("csv", "db")):
-            clean, dirty = workdir / f"clean.{kind}", workdir / f"bad.{kind}"
+        for kind, dest in (("jsonl", "file"), ("csv", "db"), ("values", "db")):
+            suffix = "jsonl" if kind == "values" else kind
+            clean = workdir / f"clean.{suffix}"
+            dirty = workdir / f"bad-{kind}.{suffix}"
             write_bad_input(clean, rows, 0)
-            write_bad_input(dirty, rows, bad)
+            write_bad_input(dirty, rows, bad, values_only=kind == "values")
+            kind = "jsonl (bad values)" if kind == "values" else kind
             cases += [(f"{kind} -> {dest}", "clean, on_error=fail", clean, dest, "fail"),
                       (f"{kind} -> {dest}", "clean, on_error=dead_letter", clean, dest,
                        "dead_letter"),
