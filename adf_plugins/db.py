@@ -19,7 +19,7 @@ from adf_core.records import iter_batches, select_inputs
 from adf_core.rejects import current_policy, reject
 from adf_plugins import checks, db_schema
 from adf_plugins._common import Written, safe_url
-from adf_plugins.db_rejects import insert_around_bad
+from adf_plugins.db_rejects import certain_problems, certainly_bad, insert_around_bad
 
 Record = dict[str, Any]
 #: ``on_bad(record, error, number)``: a record the table cannot take (number within its input)
@@ -178,14 +178,17 @@ def _where(schema: str | None, name: str) -> str:
 
 def _insert(conn: Any, table: Any, batch: list[Record], numbers: list[int], where: str,
             label: str, on_bad: OnBad | None = None,
-            convert: Mapping[str, Callable[[Any], Any]] | None = None) -> int:
+            convert: Mapping[str, Callable[[Any], Any]] | None = None,
+            certain: dict[str, Callable[[Any], str | None]] | None = None) -> int:
     """Insert a batch; on failure, find the records that do not fit. Without ``on_bad`` the
     first one is an error naming it (found by inserting the batch again one record at a
     time, each in its own SAVEPOINT); with it, each goes to ``on_bad`` and the others are
     written (see :mod:`adf_plugins.db_rejects`). Returns the number of records written.
 
     ``numbers`` holds each record's number within its input (1-based), for the errors;
-    ``convert`` the value converters of :func:`adf_plugins.db_schema.converters`.
+    ``convert`` the value converters of :func:`adf_plugins.db_schema.converters`;
+    ``certain`` the checks of :func:`adf_plugins.db_rejects.certain_problems`, applied
+    before the statement when there is ``on_bad``.
     """
     import sqlalchemy as sa
 
@@ -211,6 +214,9 @@ def _insert(conn: Any, table: Any, batch: list[Record], numbers: list[int], wher
             continue
         kept.append(offset)
         rows.append(record if len(record) == len(known) else {c: record.get(c) for c in columns})
+    if on_bad is not None and certain:
+        rows, kept = _without_certainly_bad(rows, kept, certain, batch, numbers, where, label,
+                                            on_bad)
     if not rows:
         return 0
     savepoint = conn.begin_nested()
@@ -246,6 +252,23 @@ def _insert(conn: Any, table: Any, batch: list[Record], numbers: list[int], wher
         savepoint.rollback()  # only looking for the culprit: the batch is written as one
     raise RuntimeError(
         f"inserting records {numbers[0]}-{numbers[-1]} ({label}) into {where!r} failed")
+
+
+def _without_certainly_bad(rows: list[Record], kept: list[int],
+                           certain: dict[str, Callable[[Any], str | None]],
+                           batch: list[Record], numbers: list[int], where: str, label: str,
+                           on_bad: OnBad) -> tuple[list[Record], list[int]]:
+    """``rows`` (and their offsets in ``batch``) but those holding a value their column
+    certainly cannot take, which go to ``on_bad``."""
+    bad = certainly_bad(rows, certain)
+    if not bad:
+        return rows, kept
+    for index in sorted(bad):
+        offset = kept[index]
+        on_bad(batch[offset], RecordError(f"record {numbers[offset]} ({label}) does not fit "
+                                          f"table {where!r}: {bad[index]}"), numbers[offset])
+    return ([row for i, row in enumerate(rows) if i not in bad],
+            [offset for i, offset in enumerate(kept) if i not in bad])
 
 
 def _delete_keys(conn: Any, table: Any, batch: list[Record], key: list[str],
@@ -347,7 +370,8 @@ def write_db(
                                 rows, numbers = _delete_keys(conn, writer.table, batch, key,
                                                              numbers)
                             count += _insert(conn, writer.table, rows, numbers, where, label,
-                                             writer.on_bad(input_name), writer.convert)
+                                             writer.on_bad(input_name), writer.convert,
+                                             writer.certain)
                             writer.written = True
                     writer.clear(conn)  # replace with an empty input: the table is emptied
                     ready()
@@ -389,6 +413,8 @@ class _TableWriter:
         self.added: list[str] = []
         self.written = False  # rows changed in this transaction (MySQL: no more DDL then)
         self.convert: dict[str, Callable[[Any], Any]] = {}
+        #: the values each column certainly cannot take (checked under skip/dead_letter)
+        self.certain: dict[str, Callable[[Any], str | None]] = {}
         self._replace = False
         self._implicit_ddl = False
 
@@ -404,6 +430,7 @@ class _TableWriter:
             self.table = sa.Table(self.name, sa.MetaData(), schema=self.schema,
                                   autoload_with=conn)
             self.convert = db_schema.converters(self.table)
+            self.certain = certain_problems(self.table) if self._on_bad is not None else {}
             missing = {f: t for f, t in self.types.items() if f not in self.table.columns}
             if missing:  # declared fields first: before any row, on every database
                 self._change(conn, missing, "`types`")
@@ -418,6 +445,7 @@ class _TableWriter:
                                        self.types)
             self.created = True
             self.convert = db_schema.converters(self.table)
+            self.certain = certain_problems(self.table) if self._on_bad is not None else {}
         else:
             new = db_schema.new_fields(batch, self.table.columns.keys())
             if new:
@@ -476,6 +504,7 @@ class _TableWriter:
         db_schema.add_columns(conn, self.table, fields)
         self.added += list(fields)
         self.convert = db_schema.converters(self.table)
+        self.certain = certain_problems(self.table) if self._on_bad is not None else {}
 
     def undo(self, engine: Any) -> None:
         """After a failure: drop what MySQL/MariaDB committed on their own (a table this run

@@ -1,12 +1,12 @@
-"""Finding the records of a batch the database refused, for the `db` destination under
+"""Finding the records of a batch the database would refuse, for the `db` destination under
 ``on_error = skip | dead_letter``, without paying one statement per record.
 
-A batch is inserted in one statement; when the database refuses it, the records that cannot
-be stored must be found, rejected, and the others written. First the values the column
-certainly cannot take are looked for in Python (what SQLAlchemy's BOOLEAN refuses, an
-integer beyond 64 bits): with 1% bad records, that finds them all and the rest goes in one
-more statement. What remains is found by halving: each half is tried in its own SAVEPOINT,
-a half that fails is halved again, down to single records.
+A batch is inserted in one statement. Under skip or dead_letter, the values a column
+certainly cannot take (what SQLAlchemy's BOOLEAN refuses, an integer beyond 64 bits) are
+looked for in Python first (:func:`certainly_bad`, one pass per such column): their records
+are rejected before the statement, which then goes through. When the database still refuses
+the batch, the records it refuses are found by halving: each half is tried in its own
+SAVEPOINT, a half that fails is halved again, down to single records.
 """
 
 from __future__ import annotations
@@ -47,6 +47,30 @@ def _beyond_int64(value: Any) -> str | None:
     return None
 
 
+def certainly_bad(rows: list[Record], checks: dict[str, Callable[[Any], str | None]]
+                  ) -> dict[int, str]:
+    """``index -> problem`` for the rows holding a value a column certainly cannot take."""
+    found: dict[int, str] = {}
+    for field, check in checks.items():
+        try:
+            if check is _not_boolean:
+                suspects = [i for i, row in enumerate(rows)
+                            if row.get(field) not in _STRICT_BOOLS]
+            else:
+                low, high = _INT64
+                suspects = [i for i, row in enumerate(rows)
+                            if type(value := row.get(field)) is int
+                            and not low <= value <= high]
+        except TypeError:  # an unhashable value: look at each row
+            suspects = list(range(len(rows)))
+        for index in suspects:
+            if index not in found:
+                problem = check(rows[index].get(field))
+                if problem is not None:
+                    found[index] = f"field {field!r}: {problem}"
+    return found
+
+
 def insert_around_bad(conn: Any, table: Any, rows: list[Record],
                       on_error: Callable[[int, str], None]) -> int:
     """Insert ``rows`` (which failed as one statement) but the ones the database refuses;
@@ -56,33 +80,10 @@ def insert_around_bad(conn: Any, table: Any, rows: list[Record],
 
     errors = (sa.exc.StatementError, OverflowError)
     refused: list[tuple[int, str]] = []
-    indices = list(range(len(rows)))
-    checks = certain_problems(table)
-    retry_whole = False
-    if checks:
-        clean = []
-        for index in indices:
-            problem = _first_problem(rows[index], checks)
-            if problem is None:
-                clean.append(index)
-            else:
-                refused.append((index, problem))
-        retry_whole = len(clean) < len(indices)
-        indices = clean
-    written = _halving(conn, table, rows, indices, refused, errors, tried=not retry_whole)
+    written = _halving(conn, table, rows, list(range(len(rows))), refused, errors, tried=True)
     for index, problem in sorted(refused):
         on_error(index, problem)
     return written
-
-
-def _first_problem(row: Record, checks: dict[str, Callable[[Any], str | None]]) -> str | None:
-    for field, check in checks.items():
-        value = row.get(field)
-        if value is not None:
-            problem = check(value)
-            if problem is not None:
-                return f"field {field!r}: {problem}"
-    return None
 
 
 def _halving(conn: Any, table: Any, rows: list[Record], indices: list[int],

@@ -235,6 +235,27 @@ def test_db_rows_the_column_cannot_take_are_dead_lettered_and_the_rest_written(d
     assert component(proc, "db")["records_out"] == 2498
 
 
+def test_db_rows_the_database_refuses_are_found_by_halving_the_batch(db, tmp_path):
+    """A duplicate key: nothing Python can see in the value itself, the database refuses it."""
+    url, table = db
+    sql(url, f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, name VARCHAR(20))",
+        f"INSERT INTO {table} VALUES (7, 'old')")
+    source = tmp_path / "in.jsonl"
+    ids = [i for i in range(8, 2008)]
+    ids[1199], ids[1206], ids[1999] = 7, 9, 7   # records 1200, 1207, 2000: keys taken
+    source.write_text("".join(json.dumps({"id": i, "name": f"n{i}"}) + "\n" for i in ids))
+    dead = tmp_path / "dead.jsonl"
+    proc = adf("file | db", "-o", f"file.path={source}", "-o", f"db.url={url}",
+               "-o", f"db.table={table}", "--dead-letter", str(dead))
+    assert proc.returncode == 0, proc.stderr
+    assert [d["position"] for d in read_jsonl(dead)] == [
+        {"record": 1200}, {"record": 1207}, {"record": 2000}]
+    stored = [r["id"] for r in sql(url, f"SELECT id FROM {table} ORDER BY id")]
+    assert stored == sorted({7, *ids})
+    assert sql(url, f"SELECT name FROM {table} WHERE id = 7") == [{"name": "old"}]
+    assert sql(url, f"SELECT name FROM {table} WHERE id = 9") == [{"name": "n9"}]
+
+
 def test_db_past_max_errors_the_table_keeps_its_rows(db, tmp_path):
     url, table = db
     sql(url, f"CREATE TABLE {table} (id INTEGER, paid BOOLEAN)",
