@@ -17,7 +17,7 @@ from adf_core.commit import commit_group
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
 from adf_core.rejects import current_policy, reject
-from adf_plugins import checks, db_schema
+from adf_plugins import checks, db_arrow, db_schema
 from adf_plugins._common import Written, safe_url
 from adf_plugins.db_rejects import certain_problems, certainly_bad, insert_around_bad
 
@@ -67,9 +67,9 @@ def read_db(
     url: str,
     query: str | None = None,
     table: str | None = None,
-    batch_size: int = 1000,
+    batch_size: int | None = None,
     params: dict[str, Any] | None = None,
-) -> Iterator[list[Record]]:
+) -> Iterator[Any]:
     """Read rows from a SQL database, streaming in batches.
 
     Give a `query` (bind parameters as `:name`, values from `params`) or a `table`. Rows are
@@ -80,14 +80,18 @@ def read_db(
         url: SQLAlchemy URL (sqlite:///file.db, postgresql+psycopg://..., mysql+pymysql://...).
         query: SQL query to run (exclusive with `table`).
         table: table to read whole (`schema.table` allowed).
-        batch_size: rows per batch.
+        batch_size: rows per batch (default 1000 records, 4096 rows for Arrow batches).
         params: bind parameters of the query.
     """
     import sqlalchemy as sa
 
     if (query is None) == (table is None):
         raise ValueError("db source: give exactly one of `query` or `table`")
-    batch_size = max(int(batch_size), 1)
+    scheme = db_arrow.backend(url)
+    if scheme is not None:  # PostgreSQL and SQLite as Arrow batches through ADBC
+        yield from db_arrow.read(url, scheme, query, table, batch_size, params)
+        return
+    batch_size = max(int(batch_size or 1000), 1)
     engine = _engine(url)
     try:
         with engine.connect() as conn:
@@ -347,6 +351,14 @@ def write_db(
         declared = db_schema.parse_types(types)
         db_schema.check_schema(schema)
         on_bad = _db_rejecter()
+        inputs = list(select_inputs(upstream, context, input))
+        scheme = db_arrow.backend(url)
+        arrow = db_arrow.arrow_inputs(inputs) if scheme is not None else None
+        # Arrow input: ADBC bulk ingest (COPY), when no option needs the record-wise path
+        # (`types`, a bad-record policy that rejects records one at a time)
+        if scheme is not None and arrow is not None and not declared and on_bad is None:
+            count = db_arrow.write(url, scheme, namespace, name, where, mode, key, arrow, ready)
+            return Written(f"{safe_url(url)} {where}", count)
         engine = _engine(url, write=True)
         writer = _TableWriter(namespace, name, where, key, declared, freeze=schema == "freeze",
                               on_bad=on_bad)
@@ -355,7 +367,7 @@ def write_db(
             try:
                 with engine.begin() as conn:
                     writer.open(conn, replace=mode == "replace")
-                    for input_name, data in select_inputs(upstream, context, input):
+                    for input_name, data in inputs:
                         label = f"input {input_name!r}"
                         seen = 0  # records of this input so far: errors number within it
                         for batch in iter_batches(data, batch_size=max(int(batch_size), 1)):

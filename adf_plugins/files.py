@@ -4,12 +4,13 @@ import contextlib
 import errno
 import glob
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Literal
 
 from adf_core import component, current_run
 from adf_core.commit import commit_group
+from adf_core.data.arrow import moved_format
 from adf_core.data.formats import (
     FORMATS,
     CsvOptions,
@@ -23,7 +24,7 @@ from adf_core.data.formats import (
 )
 from adf_core.data.tempfiles import publish, sweep, temporary_file
 from adf_core.hookspecs import hookimpl
-from adf_core.records import iter_batches, select_inputs
+from adf_core.records import as_format, is_arrow, iter_batches, select_inputs
 from adf_core.rejects import line_rejecter, record_rejecter, warn
 from adf_plugins import checks
 from adf_plugins._common import Written
@@ -94,17 +95,21 @@ def _batches(handle: IO[bytes], fmt: str, path: str, batch_size: int,
              filename_field: str | None, options: dict[str, Any]) -> Iterator[list[Record]]:
     first = fmt == "csv"
     for batch in read_batches(handle, fmt, path, batch_size, **options):
-        if first and batch:
-            _hint_delimiter(path, batch[0], options["csv_options"].delimiter)
+        if first and len(batch):
+            header = batch.schema.names if is_arrow(batch) else batch[0]
+            _hint_delimiter(path, header, options["csv_options"].delimiter)
             first = False
         if filename_field:
-            for record in batch:
-                record[filename_field] = path
+            if is_arrow(batch):
+                batch = as_format(batch, None, filename_field, path)
+            else:
+                for record in batch:
+                    record[filename_field] = path
         yield batch
 
 
-def _hint_delimiter(path: str, record: Record, delimiter: str) -> None:
-    hint = one_column_hint(record, delimiter)
+def _hint_delimiter(path: str, header: Iterable[str], delimiter: str) -> None:
+    hint = one_column_hint(header, delimiter)
     if hint is not None:
         warn(f"{path}: {hint}", file=path)
 
@@ -158,7 +163,7 @@ def write_file(
                                       csv_options=CsvOptions(delimiter),
                                       on_unwritable=record_rejecter())
                 for name, data in select_inputs(upstream, context, input):
-                    for batch in iter_batches(data):
+                    for batch in iter_batches(data, format=moved_format()):
                         writer.write(batch, f"input {name!r}")
                 writer.close()
                 handle.flush()
