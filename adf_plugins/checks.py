@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from adf_core.checks import CheckFailed, Options, Problem
@@ -154,6 +154,21 @@ def upsert_key(options: Options) -> Iterator[Problem]:
     if options.get("mode") == "upsert" and "key" in options and not options.get("key"):
         yield Problem("mode 'upsert' needs `key`: the field(s) that identify a record",
                       option="key")
+
+
+def sql_types(options: Options) -> Iterator[Problem]:
+    """The db destination's `types` name SQL types it knows."""
+    from adf_plugins.db_schema import type_problem
+
+    types = options.get("types")
+    if isinstance(types, Mapping):
+        for field, name in types.items():
+            problem = type_problem(name, str(field))
+            if problem is not None:
+                yield Problem(problem, option="types")
+    elif types is not None:
+        yield Problem('maps field names to SQL type names, e.g. {"amount": "numeric(12,2)"}',
+                      option="types")
 
 
 def probe_db_source(options: Options) -> str:

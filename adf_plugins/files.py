@@ -4,7 +4,7 @@ import contextlib
 import errno
 import glob
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -19,11 +19,13 @@ from adf_core.data.formats import (
     format_name,
     format_of,
     is_gzip,
+    one_column_hint,
     read_batches,
 )
 from adf_core.data.tempfiles import publish, sweep, temporary_file
 from adf_core.hookspecs import hookimpl
 from adf_core.records import as_format, is_arrow, iter_batches, select_inputs
+from adf_core.rejects import line_rejecter, record_rejecter, warn
 from adf_plugins import checks
 from adf_plugins._common import Written
 
@@ -98,7 +100,8 @@ def read_file(
         fmt = _format_of(each, format)
         with open(each, "rb") as handle:
             yield from _batches(handle, fmt, each, batch_size, filename_field,
-                                {**options, "compressed": is_gzip(each)})
+                                {**options, "compressed": is_gzip(each),
+                                 "on_bad": line_rejecter(each)})
         if signature is not None:
             loaded[each] = signature
 
@@ -111,7 +114,12 @@ def _signature(path: str) -> list[int]:
 
 def _batches(handle: IO[bytes], fmt: str, path: str, batch_size: int,
              filename_field: str | None, options: dict[str, Any]) -> Iterator[list[Record]]:
+    first = fmt == "csv"
     for batch in read_batches(handle, fmt, path, batch_size, **options):
+        if first and len(batch):
+            header = batch.schema.names if is_arrow(batch) else batch[0]
+            _hint_delimiter(path, header, options["csv_options"].delimiter)
+            first = False
         if filename_field:
             if is_arrow(batch):
                 batch = as_format(batch, None, filename_field, path)
@@ -119,6 +127,12 @@ def _batches(handle: IO[bytes], fmt: str, path: str, batch_size: int,
                 for record in batch:
                     record[filename_field] = path
         yield batch
+
+
+def _hint_delimiter(path: str, header: Iterable[str], delimiter: str) -> None:
+    hint = one_column_hint(header, delimiter)
+    if hint is not None:
+        warn(f"{path}: {hint}", file=path)
 
 
 @component(check=checks.output_format)
@@ -181,7 +195,8 @@ def write_file(
                 except OSError as exc:
                     raise _cannot_write(target, exc) from None
                 writer = RecordWriter(handle, fmt, path, encoding=encoding,
-                                      csv_options=CsvOptions(delimiter))
+                                      csv_options=CsvOptions(delimiter),
+                                      on_unwritable=record_rejecter())
                 for name, data in select_inputs(upstream, context, input):
                     for batch in iter_batches(data, format=moved_format()):
                         writer.write(batch, f"input {name!r}")

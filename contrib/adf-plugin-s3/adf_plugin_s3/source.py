@@ -11,6 +11,7 @@ from typing import Any, Literal
 from adf_core import component
 from adf_core.data.formats import read_records
 from adf_core.records import batched
+from adf_core.rejects import line_rejecter
 from adf_plugin_s3 import checks
 from adf_plugin_s3.client import check_bucket, make_client, s3_uri
 from adf_plugin_s3.formats import PHRASES, CsvOptions, is_gzip, resolve_format
@@ -141,7 +142,7 @@ def _read_object(
     try:
         fmt = resolve_format(fmt, key)
         yield from read_records(body, fmt, uri, compressed=is_gzip(key), csv_options=csv_options,
-                                phrases=PHRASES)
+                                phrases=PHRASES, on_bad=line_rejecter(uri))
     finally:
         body.close()
 
