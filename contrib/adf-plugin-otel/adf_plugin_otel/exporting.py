@@ -30,11 +30,11 @@ def telemetry() -> Telemetry | None:
     """The process's telemetry, set up on the first call; None when it is turned off or
     could not be set up (said once, as a warning on the ``adf.otel`` logger)."""
     if "telemetry" in _state:
-        return _state["telemetry"]  # type: ignore[no-any-return]
+        return _state["telemetry"]
     with _lock:
         if "telemetry" not in _state:
             _state["telemetry"] = _set_up()
-    return _state["telemetry"]  # type: ignore[no-any-return]
+    return _state["telemetry"]
 
 
 def _set_up() -> Telemetry | None:

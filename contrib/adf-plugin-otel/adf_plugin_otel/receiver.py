@@ -82,7 +82,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 kind = KINDS.get(self.path)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if kind is None:
