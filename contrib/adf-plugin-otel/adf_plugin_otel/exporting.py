@@ -95,12 +95,17 @@ class Telemetry:
         return RunTrace(self, run)
 
     def flush(self) -> None:
-        """Export what this process has recorded (at the end of every run: a CLI run exits
-        right after it)."""
+        """Export what this process has recorded so far (waits for the collector)."""
         if self.tracer_provider is not None:
             self.tracer_provider.force_flush()
         if self.meter_provider is not None:
             self.meter_provider.force_flush()
+
+    def flush_soon(self) -> None:
+        """Export what a run recorded, on a thread of its own: the run never waits for the
+        collector (an unreachable one retries for seconds). A process that exits right after
+        exports the rest at exit (the SDK shuts its providers down then)."""
+        threading.Thread(target=self.flush, name="adf-otel-flush", daemon=True).start()
 
 
 class Instruments:

@@ -123,7 +123,7 @@ class RunTrace:
         if self.instruments is not None:
             self.instruments.run_duration.record(float(report.get("seconds") or 0.0),
                                                  {"adf.status": status})
-        self.telemetry.flush()
+        self.telemetry.flush_soon()
 
     def _end_stage(self, stage: int) -> None:
         found = self.stages.pop(stage, None)
