@@ -11,6 +11,7 @@ variables itself: ``OTEL_EXPORTER_OTLP_ENDPOINT`` (and the ``_TRACES_``/``_METRI
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -87,6 +88,11 @@ class Telemetry:
             reader = PeriodicExportingMetricReader(OTLPMetricExporter())
             self.meter_provider = MeterProvider(resource=resource, metric_readers=[reader])
             self.instruments = Instruments(self.meter_provider.get_meter(scope, "0.1.0"))
+        self.exporting = threading.Lock()  # one flush at a time, and none after shutdown
+        self.closed = False
+        # registered after the providers' own handlers, so it runs before them: a flush in
+        # flight ends first, and none starts once the SDK is shutting down
+        atexit.register(self.close)
 
     def start(self, run: Any) -> Any:
         """The trace of a run that starts now."""
@@ -96,10 +102,26 @@ class Telemetry:
 
     def flush(self) -> None:
         """Export what this process has recorded so far (waits for the collector)."""
+        with self.exporting:
+            if self.closed:
+                return
+            if self.tracer_provider is not None:
+                self.tracer_provider.force_flush()
+            if self.meter_provider is not None:
+                self.meter_provider.force_flush()
+
+    def close(self) -> None:
+        """No more flushes (at exit; the SDK's own handlers then export the rest)."""
+        with self.exporting:
+            self.closed = True
+
+    def shutdown(self) -> None:
+        """Export the rest and stop exporting (a process that outlives its collector)."""
+        self.close()
         if self.tracer_provider is not None:
-            self.tracer_provider.force_flush()
+            self.tracer_provider.shutdown()
         if self.meter_provider is not None:
-            self.meter_provider.force_flush()
+            self.meter_provider.shutdown()
 
     def flush_soon(self) -> None:
         """Export what a run recorded, on a thread of its own: the run never waits for the
