@@ -7,6 +7,10 @@ variables itself: ``OTEL_EXPORTER_OTLP_ENDPOINT`` (and the ``_TRACES_``/``_METRI
 ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_TRACES_SAMPLER``, ``OTEL_BSP_*``. Here:
 ``OTEL_SDK_DISABLED=true`` turns everything off (nothing is imported), and
 ``OTEL_TRACES_EXPORTER=none`` / ``OTEL_METRICS_EXPORTER=none`` one signal.
+
+Nothing is exported, and nothing imported, until an endpoint is named: an environment where
+the plugin happens to be installed (a test run, a laptop) does not send every run to a
+collector that is not there and wait for it at exit.
 """
 
 from __future__ import annotations
@@ -18,6 +22,10 @@ import threading
 from typing import Any
 
 log = logging.getLogger("adf.otel")
+
+#: an endpoint must be named for anything to be exported
+ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+             "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
 
 _lock = threading.Lock()
 _state: dict[str, Any] = {}  # "telemetry": the Telemetry, or None once set-up failed or is off
@@ -40,6 +48,8 @@ def telemetry() -> Telemetry | None:
 
 def _set_up() -> Telemetry | None:
     if os.environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    if not any(os.environ.get(name) for name in ENDPOINTS):
         return None
     traces, metrics = not _off("OTEL_TRACES_EXPORTER"), not _off("OTEL_METRICS_EXPORTER")
     if not traces and not metrics:

@@ -154,6 +154,8 @@ def test_opentelemetry_is_imported_only_when_the_plugin_observes_a_run(
     assert receiver.spans()  # the control: the plugin did observe that run
     blocked = dict(otel_env, ADF_DISABLE_PLUGINS="otel")
     assert _modules_after(RUN_AND_LIST, blocked, tmp_path) == "[]"
+    nowhere = {k: v for k, v in otel_env.items() if k != "OTEL_EXPORTER_OTLP_ENDPOINT"}
+    assert _modules_after(RUN_AND_LIST, nowhere, tmp_path) == "[]"  # no endpoint named
     help_only = ("import sys\nfrom adf_core.cli import main\ntry:\n    main(['--help'])\n"
                  "except SystemExit:\n    pass\n"
                  "print([n for n in sys.modules if n.startswith('opentelemetry')])")
