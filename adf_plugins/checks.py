@@ -124,7 +124,7 @@ def _install_hint(backend: str, driver: str, module: str) -> str:
     if preferred:
         extra = _EXTRAS[preferred.split("+")[1]]
         return (f"pip install {module}, or use {preferred}:// with "
-                f"pip install 'async-data-flow[{extra}]'")
+                f"pip install 'adf-core[{extra}]'")
     return f"pip install {module}"
 
 
