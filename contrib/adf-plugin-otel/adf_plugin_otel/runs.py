@@ -98,8 +98,10 @@ class RunTrace:
             self.instruments.records_in.add(records_in, attributes)
             self.instruments.records_out.add(records_out, attributes)
             self.instruments.component_duration.record(seconds, attributes)
-        members = self.stages.get(stage, (None, None))[1]
-        if members is not None:
+        stage_span, members = self.stages.get(stage, (None, None))
+        if stage_span is not None and members is not None:
+            if status != "succeeded":
+                stage_span.set_status(Status(StatusCode.ERROR, f"{alias} {status}"))
             members.discard(alias)
             if not members:
                 self._end_stage(stage)

@@ -110,6 +110,8 @@ def test_each_attempt_is_a_span_and_errors_are_recorded_on_them(
         assert "exception" in events and "missing" in events["exception"]["exception.message"]
         assert span.attributes["db.system"] == "sqlite"
     assert attempts[0].parent_id == attempts[1].parent_id == named["stage 1"][0].span_id
+    assert named["stage 1"][0].status_code == 2 and named["stage 1"][0].status_message == (
+        "src failed")
     run = named["adf run"][0]
     assert run.attributes["adf.status"] == "failed" and run.status_code == 2
     assert "missing" in run.status_message
