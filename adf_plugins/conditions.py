@@ -15,7 +15,8 @@ A bare name is a field of the record (a missing field is ``null``); a field whos
 an identifier is written ``field("unit price")``. Anything else — calls, attribute access,
 subscripts, lambdas, comprehensions, dunder names — is rejected before any record is read.
 Ordering comparisons with ``null`` are false (as in SQL); comparing a number with a string is
-an error that names the record.
+an error that names the record. A condition nested deeper than :data:`MAX_DEPTH` levels is a
+ConditionError (never a RecursionError); compiling takes time linear in its length.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ _ARITHMETIC: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Mod: operator.mod,
 }
 _CONSTANTS = {"true": True, "false": False, "null": None, "none": None}
+#: How deeply a condition may nest (parentheses, ``not``, arithmetic): evaluation recurses
+#: once per level, so a deeper one would exhaust the stack while records are filtered.
+MAX_DEPTH = 100
 
 
 class ConditionError(ValueError):
@@ -66,15 +70,42 @@ def compile_condition(source: str) -> Callable[[Record], bool]:
     text = source.strip()
     if not text:
         raise ConditionError("the condition is empty")
+    too_deep = ConditionError(
+        f"the condition is nested more than {MAX_DEPTH} levels deep (parentheses, `not`, "
+        "arithmetic): write it flatter, e.g. `a and b and c` instead of nested groups")
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
+        if "too many nested" in exc.msg:
+            raise too_deep from None
         col = (exc.offset or 1) - 1
         raise ConditionError(
             f"invalid condition: {exc.msg} at column {col + 1}\n  {text}\n  {' ' * col}^"
         ) from None
+    except (RecursionError, MemoryError):
+        raise too_deep from None
+    if _depth(tree.body) > MAX_DEPTH:
+        raise too_deep
     getter = _compile(tree.body, text)
     return lambda record: bool(getter(record))
+
+
+def _depth(root: ast.AST) -> int:
+    """How many expressions nest in ``root`` (operators and contexts aside), walked without
+    recursion."""
+    deepest, pending = 0, [(root, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + isinstance(child, ast.expr))
+                       for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+def _segment(src: str, node: ast.AST) -> Callable[[], str]:
+    """The source text of ``node``, found only when an error quotes it: finding it scans
+    ``src``, and doing so for every node made compiling quadratic in the condition's length."""
+    return lambda: ast.get_source_segment(src, node) or src
 
 
 def _compile(node: ast.AST, src: str) -> Getter:
@@ -99,7 +130,7 @@ def _compile(node: ast.AST, src: str) -> Getter:
         if op is None:
             raise _reject(node, src, "unsupported operator")
         left, right = _compile(node.left, src), _compile(node.right, src)
-        text = ast.get_source_segment(src, node) or src
+        text = _segment(src, node)
 
         def arithmetic(record: Record) -> Any:
             a, b = left(record), right(record)
@@ -108,7 +139,8 @@ def _compile(node: ast.AST, src: str) -> Getter:
             if not (isinstance(a, int | float) and isinstance(b, int | float)) and not (
                 isinstance(node.op, ast.Add) and isinstance(a, str) and isinstance(b, str)
             ):
-                raise ConditionError(f"cannot evaluate {text!r}: {a!r} and {b!r} are not numbers")
+                raise ConditionError(
+                    f"cannot evaluate {text()!r}: {a!r} and {b!r} are not numbers")
             try:
                 return op(a, b)
             except ZeroDivisionError:
@@ -157,17 +189,17 @@ def _field(node: ast.AST, name: str, src: str) -> Getter:
 
 def _compile_compare(node: ast.Compare, src: str) -> Getter:
     left = _compile(node.left, src)
-    pairs: list[tuple[Callable[[Any, Any], bool], bool, Getter, str]] = []
+    pairs: list[tuple[Callable[[Any, Any], bool], bool, Getter]] = []
+    text = _segment(src, node)
     for op_node, right_node in zip(node.ops, node.comparators, strict=True):
         op = _COMPARE.get(type(op_node))
         if op is None:  # pragma: no cover - every ast.cmpop is mapped
             raise _reject(node, src, "unsupported comparison")
-        text = ast.get_source_segment(src, node) or src
-        pairs.append((op, isinstance(op_node, _ORDERING), _compile(right_node, src), text))
+        pairs.append((op, isinstance(op_node, _ORDERING), _compile(right_node, src)))
 
     def compare(record: Record) -> bool:
         a = left(record)
-        for op, ordering, right, text in pairs:
+        for op, ordering, right in pairs:
             b = right(record)
             if ordering and (a is None or b is None):
                 return False
@@ -176,7 +208,7 @@ def _compile_compare(node: ast.Compare, src: str) -> Getter:
                     return False
             except TypeError:
                 raise ConditionError(
-                    f"cannot evaluate {text!r}: {a!r} and {b!r} do not compare"
+                    f"cannot evaluate {text()!r}: {a!r} and {b!r} do not compare"
                 ) from None
             a = b
         return True

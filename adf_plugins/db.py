@@ -189,8 +189,8 @@ def _insert(conn: Any, table: Any, batch: list[Record], numbers: list[int], wher
     savepoint = conn.begin_nested()
     try:
         conn.execute(table.insert(), rows)
-    except sa.exc.StatementError:  # a driver error, or a value the driver cannot bind
-        savepoint.rollback()
+    except (sa.exc.StatementError, OverflowError):  # a driver error, or a value it cannot
+        savepoint.rollback()                          # bind (SQLite: an int over 64 bits)
     else:
         savepoint.commit()
         return
@@ -198,11 +198,12 @@ def _insert(conn: Any, table: Any, batch: list[Record], numbers: list[int], wher
         savepoint = conn.begin_nested()
         try:
             conn.execute(table.insert(), [row])
-        except sa.exc.StatementError as exc:
+        except (sa.exc.StatementError, OverflowError) as exc:
             savepoint.rollback()
+            cause = getattr(exc, "orig", exc)
             raise RecordError(
                 f"record {numbers[offset]} ({label}) does not fit table {where!r}: "
-                f"{type(exc.orig).__name__}: {str(exc.orig).strip().splitlines()[0]}"
+                f"{type(cause).__name__}: {str(cause).strip().splitlines()[0]}"
             ) from None
         savepoint.rollback()
     raise RuntimeError(

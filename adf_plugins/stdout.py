@@ -51,6 +51,21 @@ def _table(records: list[dict[str, Any]], out: TextIO, max_width: int) -> None:
     out.write(f"({len(records)} record{'s' if len(records) != 1 else ''})\n")
 
 
+def _encoded(batch: list[dict[str, Any]], name: str, before: int) -> list[str]:
+    """The batch as JSON texts; a record that is no JSON (NaN, infinity, an unknown type)
+    is a ValueError naming it by its number within input ``name``."""
+    try:
+        return list(map(dumps, batch))
+    except (TypeError, ValueError):
+        for number, record in enumerate(batch, start=before + 1):
+            try:
+                dumps(record)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"stdout: record {number} (input {name!r}) cannot be written "
+                                 f"as JSON: {exc}") from None
+        raise
+
+
 def write_stdout(
     format: Literal["table", "jsonl", "json"] = "table",
     upstream: Mapping[str, Any] | None = None,
@@ -78,7 +93,8 @@ def write_stdout(
     count = 0
     kept: list[dict[str, Any]] = []
     first = True
-    for _name, data in select_inputs(upstream, context, input):
+    for name, data in select_inputs(upstream, context, input):
+        read = 0  # records of this input so far: errors number records within it
         for batch in iter_batches(data):
             if limit is not None:
                 batch = batch[: max(limit - count, 0)]
@@ -88,9 +104,10 @@ def write_stdout(
             if fmt == "table":
                 kept.extend(batch)
             elif fmt == "jsonl":
-                out.write("\n".join(map(dumps, batch)) + "\n")
+                out.write("\n".join(_encoded(batch, name, read)) + "\n")
             else:
-                out.write(("[\n" if first else ",\n") + ",\n".join(map(dumps, batch)))
+                out.write(("[\n" if first else ",\n") + ",\n".join(_encoded(batch, name, read)))
+            read += len(batch)
             first = False
     if fmt == "table":
         _table(kept, out, max(int(max_width), 2))

@@ -37,7 +37,9 @@ def json_default(value: Any) -> Any:
 
 
 # One encoder for every record: json.dumps with arguments builds a new encoder on each call.
-dumps: Callable[[Any], str] = json.JSONEncoder(default=json_default, ensure_ascii=False).encode
+# NaN and infinities are not JSON: a record holding one cannot be written (a ValueError).
+dumps: Callable[[Any], str] = json.JSONEncoder(default=json_default, ensure_ascii=False,
+                                               allow_nan=False).encode
 
 
 # CSV cells ----------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import IO, Any, cast
 
+from adf_core.data.csv_rows import StrictCsvRows
 from adf_core.data.encoding import csv_value, dumps
 from adf_core.data.records import batched
 
@@ -200,7 +201,7 @@ def _read_jsonl(lines: Iterable[str], source: str, phrases: Phrases) -> Iterator
 
 def _read_csv(lines: Iterable[str], source: str, options: CsvOptions, phrases: Phrases
               ) -> Iterator[Record]:
-    reader = csv.reader(lines, delimiter=options.delimiter)
+    reader = StrictCsvRows(lines, options.delimiter, source, phrases)
     header = next(reader, None)
     if header is None:
         return

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
-from trust_support import HERE, run_adf
+from trust_support import HERE, events, run_adf
 
 ORDERS = "id,country\n1,GB\n2,FR\n3,GB\n"
 
@@ -68,3 +69,22 @@ def test_a_user_component_that_does_not_pickle_is_refused(tmp_path: Path) -> Non
     assert done.returncode == 2
     assert "component 'inner' (stage 2) cannot run on executor 'processes'" in done.stderr
     assert "must pickle" in done.stderr
+
+
+def test_the_plan_says_where_each_component_then_runs(webhook: Any, tmp_path: Path) -> None:
+    """The executor the plan shows is the one the run uses (notify: the loop, not threads)."""
+    (tmp_path / "orders.csv").write_text(ORDERS)
+    args = ["file | out=file, notify", "-o", "file.path=orders.csv", "-o", "out.path=o.jsonl",
+            "-o", f"notify.url={webhook.url}"]
+    plan = json.loads(run_adf(*args, "--dry-run", "--json", cwd=tmp_path).stdout)
+    planned = {c["alias"]: c["executor"] for c in plan["components"]}
+    assert planned == {"file": "threads", "out": "threads", "notify": "loop"}
+    text = run_adf(*args, "--dry-run", cwd=tmp_path).stdout
+    assert [[*line.split()[3:5], line.split()[7].rstrip(",")] for line in text.splitlines()
+            if line.startswith("after the run")] == [["notify", "notify", "loop"]]
+    done = run_adf(*args, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    ran = {e["component"]: e["executor"] for e in events(done.stderr)
+           if e["event"] == "component.started"}
+    assert ran == planned
+    assert len(webhook.payloads) == 1
