@@ -118,8 +118,8 @@ def _compile(node: ast.AST, src: str) -> Getter:
         operand = _compile(node.operand, src)
         if isinstance(node.op, ast.Not):
             return lambda r: not operand(r)
-        if isinstance(node.op, ast.USub):
-            return lambda r: -operand(r)
+        if isinstance(node.op, ast.USub):  # -null is null, as arithmetic with null is
+            return lambda r: None if (value := operand(r)) is None else -value
         if isinstance(node.op, ast.UAdd):
             return operand
         raise _reject(node, src, "unsupported operator")

@@ -10,6 +10,7 @@ from typing import IO, Any, Literal
 
 from adf_core import component, current_run
 from adf_core.commit import commit_group
+from adf_core.data.arrow import moved_format
 from adf_core.data.formats import (
     FORMATS,
     CsvOptions,
@@ -22,7 +23,7 @@ from adf_core.data.formats import (
 )
 from adf_core.data.tempfiles import publish, sweep, temporary_file
 from adf_core.hookspecs import hookimpl
-from adf_core.records import iter_batches, select_inputs
+from adf_core.records import as_format, is_arrow, iter_batches, select_inputs
 from adf_plugins import checks
 from adf_plugins._common import Written
 
@@ -91,8 +92,11 @@ def _batches(handle: IO[bytes], fmt: str, path: str, batch_size: int,
              filename_field: str | None, options: dict[str, Any]) -> Iterator[list[Record]]:
     for batch in read_batches(handle, fmt, path, batch_size, **options):
         if filename_field:
-            for record in batch:
-                record[filename_field] = path
+            if is_arrow(batch):
+                batch = as_format(batch, None, filename_field, path)
+            else:
+                for record in batch:
+                    record[filename_field] = path
         yield batch
 
 
@@ -144,7 +148,7 @@ def write_file(
                 writer = RecordWriter(handle, fmt, path, encoding=encoding,
                                       csv_options=CsvOptions(delimiter))
                 for name, data in select_inputs(upstream, context, input):
-                    for batch in iter_batches(data):
+                    for batch in iter_batches(data, format=moved_format()):
                         writer.write(batch, f"input {name!r}")
                 writer.close()
                 handle.flush()

@@ -9,8 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from adf_core import component
+from adf_core.data.arrow import moved_format
 from adf_core.hookspecs import hookimpl
-from adf_core.records import LabelledDatasets, iter_batches, select_inputs
+from adf_core.records import LabelledDatasets, is_arrow, iter_batches, select_inputs
 from adf_plugins import checks
 
 Record = dict[str, Any]
@@ -64,7 +65,7 @@ def merge(
     fields = _keys(on)
     if not fields:
         for _name, data in inputs:
-            yield from iter_batches(data)
+            yield from iter_batches(data, format=moved_format())
         return
     joined: dict[Any, Record] = {}
     for name, data in inputs:
@@ -104,10 +105,16 @@ def split(
         default: key for records without the field (without it, such a record is an error).
         prefix: prepended to every key (`prefix=region_` gives `region_EU`).
     """
-    parts: dict[str, list[Record]] = {}
+    parts: dict[str, list[Any]] = {}
     for name, data in select_inputs(upstream, context, input):
         number = 0
-        for batch in iter_batches(data):
+        for batch in iter_batches(data, format=moved_format()):
+            if is_arrow(batch):  # columnar (DESIGN 13): the parts are lists of Arrow batches
+                from adf_plugins.transforms_arrow import split_batch
+
+                split_batch(batch, by, default, prefix, name, number, parts)
+                number += len(batch)
+                continue
             for record in batch:
                 number += 1
                 value = record.get(by)
@@ -144,9 +151,18 @@ def filter_records(
     from adf_plugins.conditions import ConditionError, compile_condition
 
     predicate = compile_condition(where)
+    mask = _arrow_mask(where)
     for name, data in select_inputs(upstream, context, input):
         number = 0
-        for batch in iter_batches(data):
+        for batch in iter_batches(data, format=moved_format()):
+            if is_arrow(batch):  # columnar (DESIGN 13): pyarrow.compute over the batch
+                from adf_plugins.transforms_arrow import filter_batch
+
+                kept_rows = filter_batch(batch, mask, predicate, name, number)
+                number += len(batch)
+                if len(kept_rows):
+                    yield kept_rows
+                continue
             try:
                 kept = [record for record in batch if predicate(record)]
             except ConditionError as exc:
@@ -161,6 +177,17 @@ def filter_records(
             number += len(batch)
             if kept:
                 yield kept
+
+
+def _arrow_mask(where: str) -> Any:
+    if moved_format() is not None:
+        return None
+    from adf_plugins.conditions_arrow import Unsupported, compile_arrow
+
+    try:
+        return compile_arrow(where)
+    except Unsupported:
+        return lambda batch: (_ for _ in ()).throw(Unsupported(where))
 
 
 @component(returns=("added", "removed", "changed"))
@@ -197,6 +224,15 @@ def compare(
         raise ValueError("compare needs a `key` option naming the key field(s)")
     compared = _keys(fields) or None
     (source_name, source), (target_name, target) = inputs
+    if moved_format() is None:  # columnar (DESIGN 13): a join in Arrow when the keys allow
+        from adf_plugins.transforms_arrow import compare_tables
+
+        source = list(iter_batches(source, format=None))
+        target = list(iter_batches(target, format=None))
+        if all(is_arrow(b) for b in (*source, *target)):
+            tables = compare_tables(source, target, key_fields, compared)
+            if tables is not None:
+                return LabelledDatasets(tables)
     target_by_key: dict[Any, Record] = {}
     get_target = _key_getter(key_fields, f"input {target_name!r}")
     number = 0

@@ -14,6 +14,7 @@ Targets: adf >= 0.8x the floor's rows/s, faster than dlt, flat peak memory. Peak
 child's VmHWM; "(imports)" is the same before the work started (interpreter + imports).
 
     python benchmarks/etl.py [--rows 1000000] [--only sqlite|postgresql] [--no-dlt]
+    python benchmarks/etl.py --files [--rows 1000000] [--repeats 3]   # csv -> parquet (Arrow)
 
 PostgreSQL: 127.0.0.1:5432, database `test` (ADF_BENCH_PG_URL overrides); skipped if absent.
 """
@@ -213,7 +214,12 @@ def main() -> int:
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--no-dlt", action="store_true", help="skip the dlt pipeline")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--files", action="store_true",
+                        help="the file rows instead: csv -> parquet, with and without filter")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per file case (median)")
     args = parser.parse_args()
+    if args.files:
+        return main_files(args.rows, args.repeats)
     if args.child:
         impl, url, out, limit = args.child
         child(impl, url, out, int(limit))
@@ -300,6 +306,107 @@ def _verdict(db: str, rows: dict[str, dict[str, Any]], floor_rate: float | None)
             f"(flat: {adf['peak_mb'] <= small['peak_mb'] * 1.2 + 10})"
         )
     return f"{db}: " + ", ".join(parts)
+
+
+# ------------------------------------------------------------------------------ files (Arrow)
+# `file (csv) | file (parquet)` against pyarrow's CSV reader and a streaming ParquetWriter by
+# hand, and `file | filter | file` against the plain copy: the columnar path of DESIGN 13.
+# Each case runs `repeats` times, alternating, in this process; the table shows medians.
+
+def write_orders_csv(path: Path, rows: int) -> None:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["id", "customer", "country", "amount", "status", "created_at"])
+        writer.writerows(map(_row, range(1, rows + 1)))
+
+
+def csv_to_parquet_by_hand(source: Path, out: Path) -> None:
+    """What one would write with pyarrow alone: stream CSV blocks into a ParquetWriter."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    reader = pcsv.open_csv(source)
+    with pq.ParquetWriter(out, reader.schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+
+
+def adf_file_flow(expression: str, source: Path, out: Path, where: str | None = None,
+                  batch_size: int = 1000) -> None:
+    from adf_core import DataFlow
+
+    options: dict[str, dict[str, Any]] = {"src": {"path": str(source), "batch_size": batch_size},
+                                          "dst": {"path": str(out), "fsync": False}}
+    if where:
+        options["filter"] = {"where": where}
+    DataFlow.parse(expression, options=options).run({})
+
+
+def file_cases(source: Path, workdir: Path) -> dict[str, Any]:
+    where = "amount > 100 and status != 'refunded'"
+    return {
+        "pyarrow by hand": lambda: csv_to_parquet_by_hand(source, workdir / "hand.parquet"),
+        "adf file | file": lambda: adf_file_flow("src=file | dst=file", source,
+                                                 workdir / "adf.parquet"),
+        "adf file | filter | file": lambda: adf_file_flow(
+            "src=file | filter | dst=file", source, workdir / "filtered.parquet", where),
+        # the same with Arrow-sized batches (the default batch_size is 1000 records)
+        "adf file | file (64k)": lambda: adf_file_flow(
+            "src=file | dst=file", source, workdir / "adf64k.parquet", batch_size=65536),
+        "adf file | filter | file (64k)": lambda: adf_file_flow(
+            "src=file | filter | dst=file", source, workdir / "filtered64k.parquet", where,
+            batch_size=65536),
+    }
+
+
+def main_files(rows: int, repeats: int) -> int:
+    """The file rows of the benchmark (`--files`): medians of `repeats` alternating runs."""
+    import statistics
+
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        print("pyarrow is not installed (pip install 'async-data-flow[arrow]')")
+        return 1
+    workdir = Path(tempfile.mkdtemp(prefix="adf-bench-files-"))
+    try:
+        source = workdir / "orders.csv"
+        print(f"writing {rows:,} rows of CSV ...", flush=True)
+        write_orders_csv(source, rows)
+        cases = file_cases(source, workdir)
+        times: dict[str, list[float]] = {name: [] for name in cases}
+        for case in cases.values():  # warm up: imports and the page cache are not measured
+            case()
+        for _ in range(repeats):
+            for name, case in cases.items():
+                start = time.perf_counter()
+                case()
+                times[name].append(time.perf_counter() - start)
+        medians = {name: statistics.median(values) for name, values in times.items()}
+        hand, copy = medians["pyarrow by hand"], medians["adf file | file"]
+        header = f"{'csv -> parquet':<32} {'median s':>9} {'rows/s':>12} {'ratio':>16}"
+        print()
+        print(header)
+        print("-" * len(header))
+        copy64 = medians["adf file | file (64k)"]
+        ratios = {"pyarrow by hand": "1.00x (anchor)",
+                  "adf file | file": f"{hand / copy:.2f}x vs hand",
+                  "adf file | filter | file": f"{copy / medians['adf file | filter | file']:.2f}x"
+                                              " vs copy",
+                  "adf file | file (64k)": f"{hand / copy64:.2f}x vs hand",
+                  "adf file | filter | file (64k)":
+                      f"{copy64 / medians['adf file | filter | file (64k)']:.2f}x vs copy"}
+        for name, seconds in medians.items():
+            print(f"{name:<32} {seconds:>9.3f} {rows / seconds:>12,.0f} {ratios[name]:>16}")
+        print()
+        print(f"adf file | file / by hand: {hand / copy:.2f}x (target >= 1.0); "
+              f"filter / copy: {copy / medians['adf file | filter | file']:.2f}x "
+              "(target >= 0.8)")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":

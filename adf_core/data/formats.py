@@ -23,7 +23,7 @@ from typing import IO, Any, cast
 
 from adf_core.data.csv_rows import StrictCsvRows
 from adf_core.data.encoding import csv_value, dumps
-from adf_core.data.records import batched
+from adf_core.data.records import batched, is_arrow
 
 Record = dict[str, Any]
 
@@ -161,11 +161,29 @@ def read_records(raw: IO[bytes], fmt: str, source: str, *, encoding: str = "utf-
 def read_batches(raw: IO[bytes], fmt: str, source: str, batch_size: int, **options: Any
                  ) -> Iterator[list[Record]]:
     """The records of one document in batches of ``batch_size`` (parquet: read
-    ``batch_size`` rows at a time; the text options do not apply to it)."""
+    ``batch_size`` rows at a time; the text options do not apply to it).
+
+    When the run moves Arrow (DESIGN 13) and no bad-record handler is given, the batches are
+    Arrow, read by :mod:`adf_core.data.arrow.reading` (same values, same errors)."""
+    if options.get("on_bad") is None and _arrow_reads(raw, fmt, options):
+        from adf_core.data.arrow.reading import read_arrow_batches
+
+        yield from read_arrow_batches(raw, fmt, source, batch_size, read_records, **options)
+        return
     if fmt == "parquet":
         yield from read_parquet(raw, batch_size)
         return
     yield from batched(read_records(raw, fmt, source, **options), batch_size)
+
+
+def _arrow_reads(raw: IO[bytes], fmt: str, options: dict[str, Any]) -> bool:
+    from adf_core.data.arrow import arrow_enabled
+
+    if not arrow_enabled():
+        return False
+    from adf_core.data.arrow.reading import can_read
+
+    return can_read(raw, fmt, options.get("encoding", "utf-8"))
 
 
 class _LineCounter:
@@ -289,7 +307,13 @@ class RecordWriter:
         self._schema: Any = None
 
     def write(self, batch: list[Record], where: str = "input") -> None:
-        """Write one batch of records from the input called ``where``."""
+        """Write one batch of records (a list of dicts or an Arrow batch) from the input
+        called ``where``."""
+        if is_arrow(batch):
+            from adf_core.data.arrow.writing import write_arrow
+
+            write_arrow(self, batch, where)
+            return
         if not batch:
             return
         base = self.seen.get(where, 0)

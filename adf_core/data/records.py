@@ -1,9 +1,11 @@
 """Dataset normalisation: whatever a component received, iterate it as batches or records.
 
-A *record* is a dict. A *dataset* is any of:
+A *record* is a dict. A *batch* is a list of records or a columnar ``pyarrow.RecordBatch`` /
+``pyarrow.Table`` (DESIGN 13). A *dataset* is any of:
 
 - ``None`` (nothing);
-- a list or tuple of records, or of batches (lists of records);
+- a list or tuple of records, or of batches;
+- an Arrow batch or table on its own;
 - a sync iterator / generator whose items are records or batches (a stream from the engine);
 - an async iterator of the same (only the ``a*`` variants accept it);
 - a mapping of datasets (``{"eu": [...], "us": [...]}``, compare's output, a source's
@@ -17,26 +19,38 @@ output writes ``{"_change": "added", ...}``).
 Transforms and destinations read every member of ``upstream`` (definition order) or the
 context keys named by their ``input`` option: :func:`select_inputs` picks them. Batches are
 passed through as they are (no copy); only labelled records are copied.
+
+``iter_batches(data, format=...)`` says which form the caller wants: ``"records"`` (the
+default, lists of dicts, what every component written before Arrow expects), ``"arrow"``
+(Arrow batches; lists of records are converted batch by batch) or ``None`` (each batch in the
+form it arrived). pyarrow is imported only when an Arrow batch is met or asked for.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 Record = dict[str, Any]
 Batch = list[Record]
 T = TypeVar("T")
 
+BatchFormat = Literal["arrow", "records"] | None
+BATCH_FORMATS = ("arrow", "records")
+
 __all__ = [
+    "BATCH_FORMATS",
     "Batch",
+    "BatchFormat",
     "LabelledDatasets",
     "Record",
     "aiter_batches",
     "aiter_input_batches",
     "aiter_records",
+    "as_format",
     "batched",
     "count_records",
+    "is_arrow",
     "is_dataset",
     "iter_batches",
     "iter_input_batches",
@@ -54,6 +68,13 @@ class LabelledDatasets(dict[str, Any]):
         self.label_field = label_field
 
 
+def is_arrow(value: Any) -> bool:
+    """True for a ``pyarrow.RecordBatch`` or ``pyarrow.Table`` (checked without importing
+    pyarrow)."""
+    kind = type(value)
+    return kind.__module__.startswith("pyarrow") and kind.__name__ in ("RecordBatch", "Table")
+
+
 def _is_stream(value: Any) -> bool:
     return isinstance(value, Iterator | AsyncIterator | AsyncIterable) or (
         isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping | list | tuple)
@@ -62,10 +83,10 @@ def _is_stream(value: Any) -> bool:
 
 def is_dataset(value: Any) -> bool:
     """True when ``value`` can be read as a dataset (a record on its own is not one)."""
-    if value is None:
+    if value is None or is_arrow(value):
         return True
     if isinstance(value, list | tuple):
-        return not value or isinstance(value[0], Mapping | list | tuple)
+        return not value or isinstance(value[0], Mapping | list | tuple) or is_arrow(value[0])
     if isinstance(value, Mapping):
         return isinstance(value, LabelledDatasets) or _is_dataset_mapping(value)
     return _is_stream(value)
@@ -107,9 +128,19 @@ def _check_record(item: Any, where: str) -> Record:
     return item if isinstance(item, dict) else dict(item)
 
 
-def _sequence_batches(
-    items: list[Any] | tuple[Any, ...], batch_size: int | None
-) -> Iterator[Batch]:
+def _arrow_chunks(batch: Any, batch_size: int | None) -> Iterator[Any]:
+    rows = batch.num_rows
+    if not rows:
+        return
+    if not batch_size or rows <= batch_size:
+        yield batch
+        return
+    for start in range(0, rows, batch_size):
+        yield batch.slice(start, batch_size)
+
+
+def _sequence_batches(items: list[Any] | tuple[Any, ...], batch_size: int | None
+                      ) -> Iterator[Any]:
     """A list of records, or a list of batches (decided item by item, records grouped)."""
     if not items:
         return
@@ -121,13 +152,16 @@ def _sequence_batches(
     yield from _stream_batches(iter(items), batch_size, "list")
 
 
-def _stream_batches(items: Iterator[Any], batch_size: int | None, where: str) -> Iterator[Batch]:
+def _stream_batches(items: Iterator[Any], batch_size: int | None, where: str) -> Iterator[Any]:
     pending: Batch = []
     for item in items:
-        if isinstance(item, list | tuple):
+        if isinstance(item, list | tuple) or is_arrow(item):
             if pending:
                 yield from _chunks(pending, batch_size)
                 pending = []
+            if is_arrow(item):
+                yield from _arrow_chunks(item, batch_size)
+                continue
             batch = item if isinstance(item, list) else list(item)
             if batch and not isinstance(batch[0], dict):
                 _check_record(batch[0], where)
@@ -141,20 +175,67 @@ def _stream_batches(items: Iterator[Any], batch_size: int | None, where: str) ->
         yield from _chunks(pending, batch_size)
 
 
+def _check_format(format: Any) -> None:
+    if format is not None and format not in BATCH_FORMATS:
+        raise ValueError(f"format must be 'arrow', 'records' or None, got {format!r}")
+
+
+def as_format(batch: Any, format: BatchFormat, label_field: str | None = None,
+              label: str | None = None) -> Any:
+    """One batch (a list of records or an Arrow batch) in ``format`` (None: as it is), with
+    ``{label_field: label}`` added to every record when ``label_field`` is given."""
+    if is_arrow(batch):
+        if format == "records":
+            return _label(batch.to_pylist(), label_field, label)
+        if label_field is None:
+            return batch
+        import pyarrow as pa
+
+        column = pa.array([label] * batch.num_rows, pa.string())
+        if label_field in batch.schema.names:
+            return batch.set_column(batch.schema.get_field_index(label_field), label_field,
+                                    column)
+        return batch.append_column(label_field, column)
+    batch = _label(batch, label_field, label)
+    if format == "arrow":
+        import pyarrow as pa
+
+        return pa.RecordBatch.from_pylist(batch)
+    return batch
+
+
 def iter_batches(
     data: Any,
     *,
     batch_size: int | None = None,
     label_field: str | None = None,
     label: str | None = None,
-) -> Iterator[Batch]:
-    """Iterate any sync dataset as non-empty batches (lists of records), in order.
+    format: BatchFormat = "records",
+) -> Iterator[Any]:
+    """Iterate any sync dataset as non-empty batches, in order.
 
-    Batches that arrive as batches are passed through unchanged unless ``batch_size`` is given,
-    in which case no batch is longer than it (loose records are grouped up to it). With
-    ``label_field``, every record is copied with ``{label_field: label}`` added.
+    ``format`` is the form of the batches: ``"records"`` (the default: lists of dicts, Arrow
+    batches converted one at a time), ``"arrow"`` (``pyarrow`` batches or tables; lists of
+    records converted one at a time) or ``None`` (as they arrived). Batches that arrive as
+    batches are passed through unchanged unless ``batch_size`` is given, in which case no
+    batch is longer than it (loose records are grouped up to it). With ``label_field``, every
+    record gets ``{label_field: label}`` added (records are copied).
     """
+    _check_format(format)
+    for batch in _raw_batches(data, batch_size, label_field, label):
+        if type(batch) is list and format != "arrow":
+            yield batch
+        else:
+            yield as_format(batch, format)
+
+
+def _raw_batches(data: Any, batch_size: int | None, label_field: str | None,
+                 label: str | None) -> Iterator[Any]:
     if data is None:
+        return
+    if is_arrow(data):
+        for chunk in _arrow_chunks(data, batch_size):
+            yield as_format(chunk, None, label_field, label)
         return
     if isinstance(data, Mapping):
         if not _is_dataset_mapping(data):
@@ -165,13 +246,9 @@ def iter_batches(
             if value is None:
                 continue
             if inner_field is not None:
-                yield from iter_batches(
-                    value, batch_size=batch_size, label_field=inner_field, label=str(key)
-                )
+                yield from _raw_batches(value, batch_size, inner_field, str(key))
             else:
-                yield from iter_batches(
-                    value, batch_size=batch_size, label_field=label_field, label=label
-                )
+                yield from _raw_batches(value, batch_size, label_field, label)
         return
     if isinstance(data, list | tuple):
         batches = _sequence_batches(data, batch_size)
@@ -184,18 +261,20 @@ def iter_batches(
     else:
         raise TypeError(f"expected a dataset (records, batches or a stream), got {_describe(data)}")
     for batch in batches:
-        yield _label(batch, label_field, label)
+        yield as_format(batch, None, label_field, label)
 
 
 def iter_records(data: Any) -> Iterator[Record]:
-    """Iterate any sync dataset record by record."""
+    """Iterate any sync dataset record by record (Arrow batches become dicts one batch at a
+    time)."""
     for batch in iter_batches(data):
         yield from batch
 
 
 def count_records(data: Any) -> int:
-    """Count the records of a dataset (a stream is consumed)."""
-    return sum(len(batch) for batch in iter_batches(data))
+    """Count the records (rows) of a dataset (a stream is consumed); Arrow batches are
+    counted without being converted."""
+    return sum(len(batch) for batch in iter_batches(data, format=None))
 
 
 async def aiter_batches(
@@ -204,8 +283,10 @@ async def aiter_batches(
     batch_size: int | None = None,
     label_field: str | None = None,
     label: str | None = None,
-) -> AsyncIterator[Batch]:
+    format: BatchFormat = "records",
+) -> AsyncIterator[Any]:
     """Like :func:`iter_batches`, also accepting async iterators (inside mappings too)."""
+    _check_format(format)
     if isinstance(data, Mapping) and _is_dataset_mapping(data):
         inner_field = data.label_field if isinstance(data, LabelledDatasets) else None
         for key, value in data.items():
@@ -216,30 +297,36 @@ async def aiter_batches(
                 batch_size=batch_size,
                 label_field=inner_field or label_field,
                 label=str(key) if inner_field else label,
+                format=format,
             ):
                 yield batch
         return
     if isinstance(data, AsyncIterable):
         pending: Batch = []
         async for item in data:
-            if isinstance(item, list | tuple):
+            if isinstance(item, list | tuple) or is_arrow(item):
                 if pending:
                     for chunk in _chunks(pending, batch_size):
-                        yield _label(chunk, label_field, label)
+                        yield as_format(chunk, format, label_field, label)
                     pending = []
+                if is_arrow(item):
+                    for chunk in _arrow_chunks(item, batch_size):
+                        yield as_format(chunk, format, label_field, label)
+                    continue
                 for chunk in _chunks(list(item) if isinstance(item, tuple) else item, batch_size):
                     if chunk and not isinstance(chunk[0], dict):
                         _check_record(chunk[0], "stream")
-                    yield _label(chunk, label_field, label)
+                    yield as_format(chunk, format, label_field, label)
             else:
                 pending.append(_check_record(item, "stream"))
                 if batch_size and len(pending) >= batch_size:
-                    yield _label(pending, label_field, label)
+                    yield as_format(pending, format, label_field, label)
                     pending = []
         for chunk in _chunks(pending, batch_size):
-            yield _label(chunk, label_field, label)
+            yield as_format(chunk, format, label_field, label)
         return
-    for batch in iter_batches(data, batch_size=batch_size, label_field=label_field, label=label):
+    for batch in iter_batches(data, batch_size=batch_size, label_field=label_field, label=label,
+                              format=format):
         yield batch
 
 
@@ -295,10 +382,11 @@ def iter_input_batches(
     input: Iterable[str] | str | None = None,
     *,
     batch_size: int | None = None,
-) -> Iterator[tuple[str, Batch]]:
+    format: BatchFormat = "records",
+) -> Iterator[tuple[str, Any]]:
     """``(input name, batch)`` for every batch of every selected input, in order."""
     for name, data in select_inputs(upstream, context, input):
-        for batch in iter_batches(data, batch_size=batch_size):
+        for batch in iter_batches(data, batch_size=batch_size, format=format):
             yield name, batch
 
 
@@ -308,10 +396,11 @@ async def aiter_input_batches(
     input: Iterable[str] | str | None = None,
     *,
     batch_size: int | None = None,
-) -> AsyncIterator[tuple[str, Batch]]:
+    format: BatchFormat = "records",
+) -> AsyncIterator[tuple[str, Any]]:
     """Async :func:`iter_input_batches` (streams may be async iterators)."""
     for name, data in select_inputs(upstream, context, input):
-        async for batch in aiter_batches(data, batch_size=batch_size):
+        async for batch in aiter_batches(data, batch_size=batch_size, format=format):
             yield name, batch
 
 
@@ -332,9 +421,12 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def unbatched(batches: Iterable[Any]) -> Iterator[Any]:
-    """Flatten a stream of batches back into records; a non-list item passes as one record."""
+    """Flatten a stream of batches back into records; a non-list item passes as one record
+    (an Arrow batch is made records)."""
     for item in batches:
         if isinstance(item, list):
             yield from item
+        elif is_arrow(item):
+            yield from item.to_pylist()
         else:
             yield item

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from adf_core.data.arrow.annotations import adapter_for
 from adf_core.data.conversion import ConversionError, check_choice, convert_option
 from adf_core.errors import FlowDefinitionError, MissingInputError
 from adf_core.text import did_you_mean
@@ -32,7 +33,7 @@ _REQUIRED = inspect.Parameter.empty
 class Binding:
     """The argument plan of one component instance."""
 
-    __slots__ = ("alias", "constants", "lookups", "names", "position", "positional",
+    __slots__ = ("adapters", "alias", "constants", "lookups", "names", "position", "positional",
                  "var_keyword", "wants_context", "wants_report", "wants_upstream")
 
     def __init__(self, alias: str, position: str, signature: inspect.Signature,
@@ -51,6 +52,8 @@ class Binding:
         self.wants_upstream = False
         self.wants_context = False
         self.wants_report = False
+        #: parameter -> conversion its annotation asks for (Arrow or dicts, DESIGN 13)
+        self.adapters: dict[str, Any] = {}
         for name, param in params.items():
             if param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
                 continue
@@ -75,6 +78,9 @@ class Binding:
                 continue  # bound by functools.partial: the partial supplies it, not the context
             else:
                 self.lookups.append((name, param.default))
+                adapter = adapter_for(param.annotation)
+                if adapter is not None:
+                    self.adapters[name] = adapter
         # Options passed through **kwargs (no parameter of that name) are bound as constants.
         for name, value in options.items():
             if name not in self.names:
@@ -90,6 +96,10 @@ class Binding:
                 kwargs[name] = ctx[name]
             elif default is _REQUIRED:
                 raise MissingInputError(self.alias, name, ctx.keys(), self.position)
+        if self.adapters:
+            for name, adapter in self.adapters.items():
+                if name in kwargs and kwargs[name] is not None:
+                    kwargs[name] = adapter(kwargs[name])
         if self.wants_upstream:
             kwargs["upstream"] = upstream
         if self.wants_context:

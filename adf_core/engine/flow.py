@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from adf_core.data.arrow import check_batch_format
 from adf_core.engine.definition import Leaf, Sequence, leaves, normalize, render
 from adf_core.engine.expression import Resolver, build_definition
 from adf_core.engine.placement import place_components
@@ -43,7 +44,9 @@ class DataFlow:
       a count or a fraction below 1 of the records it read; beyond it the run fails;
     - ``dead_letter`` (None) the JSON-lines file the dead letters are written to at the end of
       each run (without it they are kept in ``FlowResult.dead_letters``);
-    - ``strict`` (False) data warnings (``adf_core.warn``, unread ``split`` groups) are errors.
+    - ``strict`` (False) data warnings (``adf_core.warn``, unread ``split`` groups) are errors;
+    - ``batch_format`` (``ADF_BATCH_FORMAT`` or "arrow") how the built-in components move
+      batches: "arrow" (columnar, when pyarrow is installed) or "records" (lists of dicts).
     """
 
     def __init__(
@@ -63,6 +66,7 @@ class DataFlow:
         max_errors: float | None = None,
         dead_letter: str | os.PathLike[str] | None = None,
         strict: bool = False,
+        batch_format: str | None = None,
     ) -> None:
         _check_positive("max_concurrency", max_concurrency)
         _check_positive("max_threads", max_threads)
@@ -82,6 +86,11 @@ class DataFlow:
         if not isinstance(strict, bool):
             raise FlowDefinitionError(f"strict must be true or false, got {strict!r}")
         on_error = check_policy(on_error)
+        if batch_format is not None:
+            try:
+                batch_format = check_batch_format(batch_format)
+            except ValueError as exc:
+                raise FlowDefinitionError(str(exc)) from None
         max_errors = check_max_errors(max_errors)
         self.defaults = Defaults(
             retries=retries, timeout=timeout, executor=executor,
@@ -89,7 +98,7 @@ class DataFlow:
             buffer_size=buffer_size, executor_address=executor_address,
             thread_grace=thread_grace, retry_delay=retry_delay, on_error=on_error,
             max_errors=max_errors, dead_letter=os.fspath(dead_letter) if dead_letter else None,
-            strict=strict)
+            strict=strict, batch_format=batch_format)
         self.tree: Sequence = normalize(definition)
         self.plan: Plan = compile_plan(self.tree, self.defaults)
         place_components(self.plan)

@@ -43,6 +43,7 @@ class Defaults:
     max_errors: int | float | None = None
     dead_letter: str | None = None
     strict: bool = False
+    batch_format: str | None = None  # "arrow" | "records"; None: ADF_BATCH_FORMAT or "arrow"
 
 
 @dataclass(eq=False)

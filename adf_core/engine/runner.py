@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from adf_core.data.arrow import default_batch_format, reset_batch_format, use_batch_format
 from adf_core.engine import seams
 from adf_core.engine.attempts import Attempts
 from adf_core.engine.definition import Leaf, Node, Parallel, Sequence
@@ -188,6 +189,7 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
     if observed:
         run.observers = Observers(observed, run.run_id)
     token = set_current_run(run.info)
+    format_token = use_batch_format(plan.defaults.batch_format or default_batch_format())
     register_run(run.info)
     started = time.perf_counter()
     if events.info_on:
@@ -227,6 +229,7 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
     finally:
         rejects.close()
         reset_current_run(token)
+        reset_batch_format(format_token)
         unregister_run(run.info)
         await run.executors.close()
         status = "failed" if failure is not None or report is None else "succeeded"

@@ -83,6 +83,7 @@ def s3_destination(
     unfinished upload. Staging objects left by a process that died (SIGKILL) are removed by
     the next run. Credentials come from the standard AWS chain, never from options.
     """
+    from adf_core.data.arrow import moved_format
     from adf_core.records import iter_batches, select_inputs
 
     if (key is None) == (prefix is None):
@@ -116,7 +117,8 @@ def s3_destination(
                 phrases=PHRASES,
             )
             for name, data in datasets:
-                for batch in iter_batches(data):
+                # Arrow batches are encoded column by column when the run moves Arrow
+                for batch in iter_batches(data, format=moved_format()):
                     _raise_if_run_failed(what)  # stop early rather than spool what is never sent
                     writer.write(batch, f"input {name!r}")
             writer.close()
