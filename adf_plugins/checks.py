@@ -139,13 +139,13 @@ def driver_problem(url: str) -> str | None:
 def _install_hint(backend: str, driver: str, module: str) -> str:
     extra = _EXTRAS.get(driver)
     if extra:
-        return (f"pip install 'async-data-flow[{extra}]' (from a checkout: "
+        return (f"pip install 'adf-core[{extra}]' (from a checkout: "
                 f"pip install '.[{extra}]')")
     preferred = _PREFERRED.get(backend)
     if preferred:
         extra = _EXTRAS[preferred.split("+")[1]]
         return (f"pip install {module}, or use {preferred}:// with "
-                f"pip install 'async-data-flow[{extra}]'")
+                f"pip install 'adf-core[{extra}]'")
     return f"pip install {module}"
 
 

@@ -845,7 +845,7 @@ def main_files(rows: int, repeats: int) -> int:
     try:
         import pyarrow  # noqa: F401
     except ImportError:
-        print("pyarrow is not installed (pip install 'async-data-flow[arrow]')")
+        print("pyarrow is not installed (pip install 'adf-core[arrow]')")
         return 1
     workdir = Path(tempfile.mkdtemp(prefix="adf-bench-files-"))
     try:

@@ -378,7 +378,7 @@ def _parquet() -> Any:
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "parquet needs pyarrow: pip install 'async-data-flow[parquet]'") from None
+            "parquet needs pyarrow: pip install 'adf-core[parquet]'") from None
     return pq
 
 

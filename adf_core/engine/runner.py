@@ -65,6 +65,9 @@ class _Scheduler:
         for index, child in enumerate(root.children, start=1):
             if run.events.info_on:
                 run.events.event("stage.started", stage=index)
+            if run.observers is not None:
+                run.observers.stage_started(run.info, index, tuple(
+                    c.alias for c in run.plan.components if c.stage == index and not c.after_run))
             if not isinstance(child, Leaf):
                 for alias in run.plan.stage_members[index - 1]:
                     statuses[alias] = "pending"
@@ -266,6 +269,9 @@ async def _after_run(scheduler: _Scheduler, report: Mapping[str, Any]) -> list[C
     run = scheduler.run
     if run.events.info_on:
         run.events.event("stage.started", stage=run.plan.after_run[0].stage, after_run=True)
+    if run.observers is not None:
+        run.observers.stage_started(run.info, run.plan.after_run[0].stage,
+                                    tuple(comp.alias for comp in run.plan.after_run))
 
     async def one(comp: PlannedComponent) -> ComponentError | None:
         try:
@@ -274,7 +280,7 @@ async def _after_run(scheduler: _Scheduler, report: Mapping[str, Any]) -> list[C
         except MissingInputError as exc:
             run.info.settle(comp.alias, "failed")
             run.events.failed(comp, run.where(comp), 0, time.perf_counter(), exc)
-            run.ended(comp, "failed", 0.0, 0, 0)
+            run.ended(comp, "failed", 0.0, 0, 0, attempt=0, error=exc)
             return ComponentError(comp.alias, comp.stage, 0, exc, comp.position)
         try:
             if comp.streaming:
