@@ -60,9 +60,9 @@ class RunState:
         self.info = RunInfo(run_id=run_id, flow=plan.expression, started_at=time.time(),
                             peers=plan.peers, can_start=self.can_start,
                             progress=self.progress, rejects=self.rejects,
-<<<<<<< HEAD
                             warnings=self.warnings, states=_states(plan, run_id),
-                            acks=AckBook(self))
+                            acks=AckBook(self), redact=self.redact,
+                            describe=self.describe)
         if self.info.states is not None:
             self.info.states.statuses = self.info.statuses
 
@@ -73,10 +73,6 @@ class RunState:
             return None
         found: dict[str, Any] = states.of(comp.alias)
         return found
-=======
-                            warnings=self.warnings, redact=self.redact,
-                            describe=self.describe)
->>>>>>> otel
 
     @property
     def redactor(self) -> Redactor:
