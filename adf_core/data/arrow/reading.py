@@ -179,32 +179,55 @@ def _typed_column(text: pa.Array) -> pa.Array | None:
     """One column typed as ``csv_value`` types its cells, or None when it mixes kinds (the
     regular expressions are ``csv_value``'s: ``007`` stays text, as in the dict reader).
 
-    Cheap kernels decide the common cases (a text column whose cells start with a letter,
-    a column of plain digits); the regular expressions run only where they cannot."""
-    empties = pc.sum(pc.equal(text, "")).as_py() or 0
+    Cheap kernels decide the common cases exactly (a text column whose cells start with a
+    letter or hold a space or colon, a column of plain digits); the regular expressions run
+    only where they cannot. (A failed ``cast`` costs as much as twenty regular expressions
+    here, so nothing is tried by casting.)"""
+    empty = pc.equal(text, "")
+    empties = pc.sum(empty).as_py() or 0
     if empties == len(text):
         return pa.nulls(len(text))
-    values = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text) \
-        if empties else text
+    values = pc.if_else(empty, pa.scalar(None, pa.string()), text) if empties else text
     filled = len(values) - empties
-    numeric_start = pc.is_in(pc.utf8_slice_codeunits(values, 0, 1), value_set=_STARTS)
+    first = pc.utf8_slice_codeunits(values, 0, 1)
+    numeric_start = pc.is_in(first, value_set=_STARTS)
     starts = pc.sum(numeric_start).as_py() or 0
     if starts < filled:  # some cells cannot be numbers: text, unless others are numbers
         if starts == 0:
             return values
-        maybe = pc.filter(values, numeric_start)
-        if pc.any(pc.match_substring_regex(maybe, _INT)).as_py() or \
-                pc.any(pc.match_substring_regex(maybe, _FLOAT)).as_py():
-            return None  # numbers and text in one column: records
-        return values
+        return _text_unless_numbers(pc.filter(values, numeric_start), values)
+    plain = _no_number_characters(values)
+    if plain is not None:  # the cells holding a space or colon are text: the rest decide
+        return _text_unless_numbers(pc.filter(values, pc.invert(plain)), values)
+    return _regex_typed(values, first)
+
+
+def _text_unless_numbers(maybe: pa.Array, values: pa.Array) -> pa.Array | None:
+    """``values`` as text, or None when a cell of ``maybe`` (those that could be numbers)
+    is one."""
+    if len(maybe) and (pc.any(pc.match_substring_regex(maybe, _INT)).as_py() or
+                       pc.any(pc.match_substring_regex(maybe, _FLOAT)).as_py()):
+        return None  # numbers and text in one column: records
+    return values
+
+
+def _no_number_characters(values: pa.Array) -> pa.Array | None:
+    """Which cells hold a space or a colon (no number does: a date-time column is text
+    without a regular expression), or None when none does."""
+    mask = pc.or_(pc.match_substring(values, " "), pc.match_substring(values, ":"))
+    return mask if pc.any(mask).as_py() else None
+
+
+def _regex_typed(values: pa.Array, first: pa.Array) -> pa.Array | None:
+    """Every cell can start a number (``first`` is each one's first character): the
+    regular expressions decide."""
     digits = pc.ascii_is_decimal(values)
     if pc.all(digits).as_py():
         leading_zero = pc.and_(pc.starts_with(values, "0"),
                                pc.greater(pc.utf8_length(values), 1))
         is_int = pc.invert(leading_zero) if not pc.any(leading_zero).as_py() else \
             pc.match_substring_regex(values, _INT)
-    elif pc.any(digits).as_py() or pc.any(pc.is_in(
-            pc.utf8_slice_codeunits(values, 0, 1), value_set=_SIGNS)).as_py():
+    elif pc.any(digits).as_py() or pc.any(pc.is_in(first, value_set=_SIGNS)).as_py():
         is_int = pc.match_substring_regex(values, _INT)
     else:  # no cell is digits alone, none is signed: no integer
         is_int = pa.scalar(False)
