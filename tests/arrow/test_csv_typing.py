@@ -74,7 +74,7 @@ def _kinds_resolver():
     return lambda name, kind: kinds if name == "kinds" else default_resolver(name, kind)
 
 
-# Columns whose cells all could start a number: a space or colon makes a cell text without a
+# Columns whose cells all could start a number: a space makes a cell text without a
 # regular expression, and the other cells still decide whether the column is mixed.
 ONE_COLUMN = {
     "date-times": (["2026-11-01 00:00:00", "2026-11-02 13:45:00", ""], str),

@@ -157,9 +157,18 @@ def _csv_batches(raw: IO[bytes], compressed: bool, options: Any) -> Iterator[Any
     limit = csv.field_size_limit()
     for batch in reader:
         if batch.num_rows:
-            if any((pc.max(pc.utf8_length(c)).as_py() or 0) > limit for c in batch.columns):
+            if any(_longest(c) > limit for c in batch.columns):
                 raise _UseRecords  # the dict reader names the cell over the csv limit
             yield _typed(batch) if options.infer_types else batch
+
+
+def _longest(column: pa.Array) -> int:
+    """The most characters in one cell (its bytes bound them, read from the offsets alone:
+    the characters are counted only when a cell has more bytes than the limit)."""
+    most = pc.max(pc.binary_length(column)).as_py() or 0
+    if most <= csv.field_size_limit():
+        return int(most)
+    return int(pc.max(pc.utf8_length(column)).as_py() or 0)
 
 
 def _typed(batch: pa.RecordBatch) -> Any:
@@ -180,7 +189,7 @@ def _typed_column(text: pa.Array) -> pa.Array | None:
     regular expressions are ``csv_value``'s: ``007`` stays text, as in the dict reader).
 
     Cheap kernels decide the common cases exactly (a text column whose cells start with a
-    letter or hold a space or colon, a column of plain digits); the regular expressions run
+    letter or hold a space, a column of plain digits); the regular expressions run
     only where they cannot. (A failed ``cast`` costs as much as twenty regular expressions
     here, so nothing is tried by casting.)"""
     empty = pc.equal(text, "")
@@ -196,10 +205,22 @@ def _typed_column(text: pa.Array) -> pa.Array | None:
         if starts == 0:
             return values
         return _text_unless_numbers(pc.filter(values, numeric_start), values)
-    plain = _no_number_characters(values)
-    if plain is not None:  # the cells holding a space or colon are text: the rest decide
-        return _text_unless_numbers(pc.filter(values, pc.invert(plain)), values)
-    return _regex_typed(values, first)
+    digits = pc.ascii_is_decimal(values)
+    if pc.all(digits).as_py():
+        if not pc.any(pc.starts_with(values, "0")).as_py():
+            return _int64(values)  # digits without a leading zero: integers
+        return _regex_typed(values, first, digits)
+    spaced = pc.match_substring(values, " ")
+    if pc.any(spaced).as_py():  # a cell with a space is text (a date-time): the rest decide
+        return _text_unless_numbers(pc.filter(values, pc.invert(spaced)), values)
+    return _regex_typed(values, first, digits)
+
+
+def _int64(values: pa.Array) -> pa.Array | None:
+    try:
+        return pc.cast(values, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None  # beyond 64 bits: Python's int holds it, records
 
 
 def _text_unless_numbers(maybe: pa.Array, values: pa.Array) -> pa.Array | None:
@@ -211,17 +232,9 @@ def _text_unless_numbers(maybe: pa.Array, values: pa.Array) -> pa.Array | None:
     return values
 
 
-def _no_number_characters(values: pa.Array) -> pa.Array | None:
-    """Which cells hold a space or a colon (no number does: a date-time column is text
-    without a regular expression), or None when none does."""
-    mask = pc.or_(pc.match_substring(values, " "), pc.match_substring(values, ":"))
-    return mask if pc.any(mask).as_py() else None
-
-
-def _regex_typed(values: pa.Array, first: pa.Array) -> pa.Array | None:
-    """Every cell can start a number (``first`` is each one's first character): the
-    regular expressions decide."""
-    digits = pc.ascii_is_decimal(values)
+def _regex_typed(values: pa.Array, first: pa.Array, digits: pa.Array) -> pa.Array | None:
+    """Every cell can start a number (``first`` is each one's first character, ``digits``
+    whether it is digits alone): the regular expressions decide."""
     if pc.all(digits).as_py():
         leading_zero = pc.and_(pc.starts_with(values, "0"),
                                pc.greater(pc.utf8_length(values), 1))
@@ -232,10 +245,7 @@ def _regex_typed(values: pa.Array, first: pa.Array) -> pa.Array | None:
     else:  # no cell is digits alone, none is signed: no integer
         is_int = pa.scalar(False)
     if pc.all(is_int).as_py():
-        try:
-            return pc.cast(values, pa.int64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None  # beyond 64 bits: Python's int holds it, records
+        return _int64(values)
     is_float = pc.match_substring_regex(values, _FLOAT)
     if pc.all(is_float).as_py():
         return pc.cast(values, pa.float64())
