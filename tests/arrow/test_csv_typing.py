@@ -80,6 +80,8 @@ ONE_COLUMN = {
     "date-times": (["2026-11-01 00:00:00", "2026-11-02 13:45:00", ""], str),
     "clock and numbers": (["10:30", "5", "11:45"], None),        # mixed: records
     "spaced and float": (["1 2", "2.5", ""], None),              # mixed: records
+    "float and spaced": (["", "2.5", "1 2"], None),              # mixed: records
+    "spaced after dates": (["2026-11-01", "2026-11-02 10:00"], str),
     "spaced numbers": (["1 2", "3 4", "+ 5"], str),              # text
     "signed floats": (["-1.5", "+2.", "-.5"], float),
     "whole floats": (["3.0", "-0.0", "14285.71"], float),

@@ -210,10 +210,17 @@ def _typed_column(text: pa.Array) -> pa.Array | None:
         if not pc.any(pc.starts_with(values, "0")).as_py():
             return _int64(values)  # digits without a leading zero: integers
         return _regex_typed(values, first, digits)
-    spaced = pc.match_substring(values, " ")
-    if pc.any(spaced).as_py():  # a cell with a space is text (a date-time): the rest decide
+    if " " in _first_filled(values):  # a date-time column, most likely: a cell with a
+        spaced = pc.match_substring(values, " ")  # space is text, the rest decide
         return _text_unless_numbers(pc.filter(values, pc.invert(spaced)), values)
     return _regex_typed(values, first, digits)
+
+
+def _first_filled(values: pa.Array) -> str:
+    """The first cell that is not empty (the column has one)."""
+    if not values.null_count:
+        return str(values[0].as_py())
+    return str(pc.drop_null(values)[0].as_py())
 
 
 def _int64(values: pa.Array) -> pa.Array | None:
