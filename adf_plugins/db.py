@@ -16,7 +16,7 @@ from adf_core.checks import exactly_one
 from adf_core.commit import commit_group
 from adf_core.hookspecs import hookimpl
 from adf_core.records import iter_batches, select_inputs
-from adf_plugins import checks
+from adf_plugins import checks, db_arrow
 from adf_plugins._common import Written, safe_url
 
 Record = dict[str, Any]
@@ -63,9 +63,9 @@ def read_db(
     url: str,
     query: str | None = None,
     table: str | None = None,
-    batch_size: int = 1000,
+    batch_size: int | None = None,
     params: dict[str, Any] | None = None,
-) -> Iterator[list[Record]]:
+) -> Iterator[Any]:
     """Read rows from a SQL database, streaming in batches.
 
     Give a `query` (bind parameters as `:name`, values from `params`) or a `table`. Rows are
@@ -76,14 +76,18 @@ def read_db(
         url: SQLAlchemy URL (sqlite:///file.db, postgresql+psycopg://..., mysql+pymysql://...).
         query: SQL query to run (exclusive with `table`).
         table: table to read whole (`schema.table` allowed).
-        batch_size: rows per batch.
+        batch_size: rows per batch (default 1000 records, 4096 rows for Arrow batches).
         params: bind parameters of the query.
     """
     import sqlalchemy as sa
 
     if (query is None) == (table is None):
         raise ValueError("db source: give exactly one of `query` or `table`")
-    batch_size = max(int(batch_size), 1)
+    scheme = db_arrow.backend(url)
+    if scheme is not None:  # PostgreSQL and SQLite as Arrow batches through ADBC
+        yield from db_arrow.read(url, scheme, query, table, batch_size, params)
+        return
+    batch_size = max(int(batch_size or 1000), 1)
     engine = _engine(url)
     try:
         with engine.connect() as conn:
@@ -276,6 +280,12 @@ def write_db(
         key = list(key or [])
         if mode == "upsert" and not key:
             raise ValueError("db destination: mode 'upsert' needs the `key` option")
+        inputs = list(select_inputs(upstream, context, input))
+        scheme = db_arrow.backend(url)
+        arrow = db_arrow.arrow_inputs(inputs) if scheme is not None else None
+        if scheme is not None and arrow is not None:  # Arrow input: ADBC bulk ingest (COPY)
+            count = db_arrow.write(url, scheme, schema, name, where, mode, key, arrow, ready)
+            return Written(f"{safe_url(url)} {where}", count)
         engine = _engine(url, write=True)
         created = False
         count = 0
@@ -287,7 +297,7 @@ def write_db(
                         target = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn)
                         if mode == "replace":
                             conn.execute(target.delete())
-                    for input_name, data in select_inputs(upstream, context, input):
+                    for input_name, data in inputs:
                         label = f"input {input_name!r}"
                         seen = 0  # records of this input so far: errors number within it
                         for batch in iter_batches(data, batch_size=max(int(batch_size), 1)):

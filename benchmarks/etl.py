@@ -176,6 +176,7 @@ def child(impl: str, url: str, out: str, limit: int) -> None:
     import sqlalchemy  # noqa: F401  (every implementation imports it; not part of the timing)
 
     if impl == "adf":
+        os.environ["ADF_BATCH_FORMAT"] = "records"  # this suite measures the row path
         import adf_core.engine.runner  # noqa: F401
     target = Path(out)
     base_kb = peak_rss_kb()
@@ -207,6 +208,343 @@ def measure(impl: str, url: str, workdir: Path, limit: int) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+# ------------------------------------------------------------------ columnar (issue 12)
+# `--suite columnar`: the db connector's Arrow path against the tools a data engineer would
+# pick instead, each case in its own subprocess (its own peak RSS), side by side in one run.
+COLUMNAR_TABLE = "adf_bench_etl_columnar"
+PG_DSN = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+_SQL_ROW = (  # the same six columns as _row(), computed by the database itself
+    "{i}, 'customer ' || ({i} % 50000), "
+    "(CASE {i} % 5 WHEN 0 THEN 'DE' WHEN 1 THEN 'FR' WHEN 2 THEN 'GB' WHEN 3 THEN 'US' "
+    "ELSE 'PL' END), round((({i} % 100000) / 7.0), 2), "
+    "(CASE {i} % 3 WHEN 0 THEN 'paid' WHEN 1 THEN 'open' ELSE 'refunded' END), {created}"
+)
+
+
+def columnar_table(rows: int) -> str:
+    return f"{COLUMNAR_TABLE}_{rows}"
+
+
+def seed_columnar_sqlite(path: Path, rows: int) -> str:
+    """A table of `rows` rows (SQL-generated: seconds, not minutes, at 5M rows)."""
+    import sqlite3
+
+    name = columnar_table(rows)
+    created = ("printf('2026-11-%02d %02d:%02d:00', 1 + i % 28, i % 24, i % 60)")
+    con = sqlite3.connect(path)
+    con.execute(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, customer TEXT, country TEXT, "
+                "amount REAL, status TEXT, created_at TEXT)")
+    con.execute(
+        f"INSERT INTO {name} WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+        f"WHERE i < {rows}) SELECT {_SQL_ROW.format(i='i', created=created)} FROM n")
+    con.commit()
+    con.close()
+    return f"sqlite:///{path}"
+
+
+def seed_columnar_postgresql(rows: int) -> str:
+    import psycopg
+
+    name = columnar_table(rows)
+    created = ("timestamp '2026-11-01' + (i % 28) * interval '1 day' + (i % 24) * "
+               "interval '1 hour' + (i % 60) * interval '1 minute'")
+    with psycopg.connect(PG_DSN, autocommit=True) as con:
+        exists = con.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0]
+        if exists and con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] == rows:
+            return PG_URL
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+        con.execute(f"CREATE TABLE {name} (id BIGINT PRIMARY KEY, customer TEXT, country TEXT, "
+                    "amount DOUBLE PRECISION, status TEXT, created_at TIMESTAMP)")
+        con.execute(f"INSERT INTO {name} SELECT {_SQL_ROW.format(i='i', created=created)} "
+                    f"FROM generate_series(1, {rows}) i")
+        con.execute(f"ANALYZE {name}")
+    return PG_URL
+
+
+def _adbc_connect(url: str) -> Any:
+    if url.startswith("sqlite"):
+        import adbc_driver_sqlite.dbapi as lite
+
+        return lite.connect(url.removeprefix("sqlite:///"))
+    import adbc_driver_postgresql.dbapi as pg
+
+    return pg.connect(PG_DSN)
+
+
+def col_adbc_parquet(url: str, table: str, out: Path) -> None:
+    """The floor: raw ADBC, record batches straight into a streaming ParquetWriter."""
+    import pyarrow.parquet as pq
+
+    with _adbc_connect(url) as conn, conn.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {table}")
+        reader = cursor.fetch_record_batch()
+        with pq.ParquetWriter(out, reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+
+
+def _polars_frame(url: str, table: str) -> Any:
+    import polars as pl
+
+    uri = PG_DSN if url.startswith("postgresql") else url
+    return pl.read_database_uri(f"SELECT * FROM {table}", uri, engine="connectorx")
+
+
+def col_polars_ndjson(url: str, table: str, out: Path) -> None:
+    _polars_frame(url, table).write_ndjson(out)
+
+
+def col_polars_parquet(url: str, table: str, out: Path) -> None:
+    _polars_frame(url, table).write_parquet(out)
+
+
+def col_dlt_parquet(url: str, table: str, out: Path) -> None:
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+    import dlt
+    from dlt.sources.sql_database import sql_table
+
+    base = out.parent / "dlt"
+    pipeline = dlt.pipeline(
+        pipeline_name="adf_bench_columnar", pipelines_dir=str(base / "pipelines"),
+        destination=dlt.destinations.filesystem(bucket_url=(base / "files").as_uri()),
+        dataset_name="bench")
+    pipeline.run(sql_table(credentials=url, table=table, backend="pyarrow", chunk_size=65_536),
+                 loader_file_format="parquet")
+    out.mkdir()
+    for n, each in enumerate(sorted((base / "files").rglob(f"{table}*/*.parquet"))):
+        each.rename(out / f"{n}.parquet")
+
+
+def _adf_cli(*args: str) -> None:
+    """`adf run ...` in this process (the console script's own entry point)."""
+    from adf_core.cli import main as adf_main
+
+    try:
+        adf_main(["run", "-q", *args])
+    except SystemExit as done:
+        if done.code:
+            raise RuntimeError(f"adf run exited {done.code}") from None
+
+
+def col_adf_parquet(url: str, table: str, out: Path) -> None:
+    _adf_cli("db | file", "-o", f"db.url={url}", "-o", f"db.table={table}",
+             "-o", f"file.path={out}")
+
+
+col_adf_jsonl = col_adf_parquet  # the output's suffix picks the format
+
+
+def col_adbc_ingest(url: str, table: str, source: Path) -> None:
+    """The floor of loading: raw ADBC bulk ingest (COPY) of the Parquet file's batches."""
+    import pyarrow.parquet as pq
+
+    parquet = pq.ParquetFile(source)
+    with _adbc_connect(url) as conn, conn.cursor() as cursor:
+        cursor.adbc_ingest(table, parquet.iter_batches(), mode="create")
+        conn.commit()
+
+
+def _adf_load(url: str, table: str, source: Path) -> None:
+    """`adf run "file | db"` into a table that is not there (as for the raw ingest)."""
+    _adf_cli("file | db", "-o", f"file.path={source}", "-o", f"db.url={url}",
+             "-o", f"db.table={table}")
+
+
+col_adf_ingest = col_adf_records_ingest = _adf_load
+
+COLUMNAR = {
+    "raw ADBC -> ParquetWriter": (col_adbc_parquet, "parquet"),
+    "polars+connectorx -> NDJSON": (col_polars_ndjson, "jsonl"),
+    "polars+connectorx -> Parquet": (col_polars_parquet, "parquet"),
+    "dlt pyarrow -> Parquet": (col_dlt_parquet, "dir"),
+    "adf run db|file -> Parquet": (col_adf_parquet, "parquet"),
+    "adf run db|file -> JSONL": (col_adf_jsonl, "jsonl"),
+    "raw ADBC ingest <- Parquet": (col_adbc_ingest, "load"),
+    "adf run file|db <- Parquet": (col_adf_ingest, "load"),
+    "adf records file|db <- Parquet": (col_adf_records_ingest, "load"),
+}
+
+
+def _count(out: Path, kind: str, url: str, table: str) -> int:
+    if kind == "load":
+        with _adbc_connect(url) as conn, conn.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {table}")
+            return int(cursor.fetchone()[0])
+    import pyarrow.parquet as pq
+
+    if kind == "dir":
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in out.glob("*.parquet"))
+    if kind == "parquet":
+        return int(pq.ParquetFile(out).metadata.num_rows)
+    with open(out, "rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def columnar_child(case: str, url: str, table: str, path: str) -> None:
+    run, kind = COLUMNAR[case]
+    if case.startswith("adf records"):
+        os.environ["ADF_BATCH_FORMAT"] = "records"
+    import sqlalchemy  # noqa: F401  (imports are not part of the timing)
+
+    if case.startswith("adf"):  # what the adf console script sets before pyarrow loads
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+        # start-up (plugin discovery, lazy imports: benchmarks/startup.py measures it) is
+        # not part of the timing either: one warm-up run of one row first
+        warm = Path(path).with_name(f"warm-up{Path(path).suffix or '.jsonl'}")
+        _adf_cli("db | file", "-o", f"db.url={url}", "-o", "db.query=SELECT 1 AS x",
+                 "-o", f"file.path={warm.with_suffix('.parquet')}")
+        warm.with_suffix(".parquet").unlink(missing_ok=True)
+    elif case.startswith("polars"):
+        import polars  # noqa: F401
+    elif case.startswith("dlt"):
+        import dlt  # noqa: F401
+    import adbc_driver_postgresql.dbapi  # noqa: F401
+    import adbc_driver_sqlite.dbapi  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+    target = Path(path)
+    if kind == "load":  # every load starts without the table (not part of the timing)
+        with _adbc_connect(url) as conn, conn.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+            conn.commit()
+    base_kb = peak_rss_kb()
+    start = time.perf_counter()
+    run(url, table, target)
+    seconds = time.perf_counter() - start
+    peak_kb = peak_rss_kb()  # before counting: that is not part of the work
+    rows = _count(target, kind, url, table)
+    print(json.dumps({"rows": rows, "seconds": seconds, "peak_mb": peak_kb / 1024,
+                      "base_mb": base_kb / 1024}))
+
+
+def columnar_measure(case: str, url: str, table: str, path: Path) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--columnar-child", case, url, table, str(path)],
+        capture_output=True, text=True, timeout=3600)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1][:160]}
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+def _rate(result: dict[str, Any]) -> float | None:
+    return result["rows"] / result["seconds"] if "seconds" in result else None
+
+
+def columnar(rows: int, big: int, only: str | None, repeat: int) -> None:
+    """Every case at `rows` rows from both databases, adf and polars again at `big` rows."""
+    import statistics
+
+    workdir = Path(tempfile.mkdtemp(prefix="adf-bench-columnar-"))
+    try:
+        sources: list[tuple[str, str]] = []
+        if only in (None, "sqlite"):
+            print(f"seeding SQLite with {rows:,} and {big:,} rows ...", flush=True)
+            seed_columnar_sqlite(workdir / "orders.db", rows)
+            sources.append(("sqlite", seed_columnar_sqlite(workdir / "orders.db", big)))
+        if only in (None, "postgresql"):
+            if pg_available():
+                print(f"seeding PostgreSQL with {rows:,} and {big:,} rows ...", flush=True)
+                seed_columnar_postgresql(rows)
+                sources.append(("postgresql", seed_columnar_postgresql(big)))
+            else:
+                print("PostgreSQL is not running on 127.0.0.1:5432: its rows are skipped")
+        plan: list[tuple[str, str, str, int]] = []
+        for db, url in sources:
+            for case, (_run, kind) in COLUMNAR.items():
+                if kind == "load" and db != "postgresql":
+                    continue
+                plan.append((db, url, case, rows))
+            for case in ("adf run db|file -> Parquet", "polars+connectorx -> Parquet"):
+                plan.append((db, url, case, big))
+        parquet = workdir / "load.parquet"
+        if any(COLUMNAR[case][1] == "load" for _db, _url, case, _n in plan):
+            col_adbc_parquet(PG_URL, columnar_table(rows), parquet)
+        results: dict[tuple[str, str, int], dict[str, Any]] = {}
+        for db, url, case, n in plan:
+            runs = []
+            for round_ in range(repeat):
+                print(f"  {db}: {case} ({n:,} rows, round {round_ + 1}) ...", flush=True)
+                kind = COLUMNAR[case][1]
+                path = workdir / f"out-{len(results)}-{round_}.{kind}"
+                table = columnar_table(n)
+                if kind == "load":
+                    table, path = f"{COLUMNAR_TABLE}_load", parquet
+                runs.append(columnar_measure(case, url, table, path))
+                if kind == "dir":
+                    shutil.rmtree(path, ignore_errors=True)
+                elif kind != "load":
+                    path.unlink(missing_ok=True)
+            ok = [r for r in runs if "seconds" in r]
+            if not ok:
+                results[(db, case, n)] = runs[-1]
+                continue
+            results[(db, case, n)] = {
+                "rows": ok[0]["rows"], "seconds": statistics.median(r["seconds"] for r in ok),
+                "peak_mb": max(r["peak_mb"] for r in ok), "base_mb": ok[0]["base_mb"]}
+        if any(db == "postgresql" for db, _u in sources):
+            with _adbc_connect(PG_URL) as conn, conn.cursor() as cursor:
+                cursor.execute(f"DROP TABLE IF EXISTS {COLUMNAR_TABLE}_load")
+                conn.commit()
+        _columnar_table(results, rows, big, repeat)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _columnar_table(results: dict[tuple[str, str, int], dict[str, Any]], rows: int, big: int,
+                    repeat: int) -> None:
+    anchors = {"<-": "raw ADBC ingest <- Parquet", "NDJSON": "polars+connectorx -> NDJSON",
+               "JSONL": "polars+connectorx -> NDJSON", "Parquet": "raw ADBC -> ParquetWriter"}
+    print(f"\nmedian of {repeat} run(s); peak RSS is the process's VmHWM\n")
+    header = (f"{'db':<10} {'case':<31} {'rows':>9} {'seconds':>8} {'rows/s':>10} "
+              f"{'vs anchor':>18} {'peak RSS':>9}")
+    print(header)
+    print("-" * len(header))
+    for (db, case, n), r in results.items():
+        if "error" in r:
+            print(f"{db:<10} {case:<31} failed: {r['error']}")
+            continue
+        rate = _rate(r) or 0.0
+        anchor = next((a for k, a in anchors.items() if k in case), None)
+        base = results.get((db, anchor, n), {}) if anchor else {}
+        ratio = "-"
+        if base and base is not r and _rate(base):
+            ratio = f"{rate / (_rate(base) or 1):.2f}x {anchor.split()[0]}"
+            if "ingest" in anchor:
+                ratio = f"{rate / (_rate(base) or 1):.2f}x ADBC ingest"
+        print(f"{db:<10} {case:<31} {r['rows']:>9,} {r['seconds']:>8.2f} {rate:>10,.0f} "
+              f"{ratio:>18} {r['peak_mb']:>7.0f}MB")
+    print()
+    for db in dict.fromkeys(db for db, _c, _n in results):
+        get = lambda case, n=rows, db=db: results.get((db, case, n), {})  # noqa: E731
+        parts = []
+        adf_pq, adbc = _rate(get("adf run db|file -> Parquet")), _rate(get(COLUMNAR_FLOOR))
+        if adf_pq and adbc:
+            parts.append(f"->Parquet {adf_pq / adbc:.2f}x raw ADBC (target >= 1.0)")
+        adf_js, pl_js = _rate(get("adf run db|file -> JSONL")), _rate(
+            get("polars+connectorx -> NDJSON"))
+        if adf_js and pl_js:
+            parts.append(f"->JSONL {adf_js / pl_js:.2f}x polars (target >= 1.0)")
+        load, today, raw = (_rate(get("adf run file|db <- Parquet")),
+                            _rate(get("adf records file|db <- Parquet")),
+                            _rate(get("raw ADBC ingest <- Parquet")))
+        if load and today and raw:
+            parts.append(f"<-Parquet {load / today:.1f}x today (>= 5), {load / raw:.2f}x ADBC "
+                         "ingest (>= 0.8)")
+        small, large = get("adf run db|file -> Parquet"), get("adf run db|file -> Parquet", big)
+        polars_small = get("polars+connectorx -> Parquet")
+        polars_large = get("polars+connectorx -> Parquet", big)
+        if "peak_mb" in small and "peak_mb" in large:
+            flat = large["peak_mb"] <= small["peak_mb"] * 1.1
+            below = all(p.get("peak_mb", 0) > a["peak_mb"] for p, a in
+                        ((polars_small, small), (polars_large, large)))
+            parts.append(f"RSS {small['peak_mb']:.0f}MB at {rows:,} (<= 200), "
+                         f"{large['peak_mb']:.0f}MB at {big:,} (flat: {flat}), "
+                         f"below polars: {below}")
+        print(f"{db}: " + "; ".join(parts))
+
+
+COLUMNAR_FLOOR = "raw ADBC -> ParquetWriter"
+
+
 # ------------------------------------------------------------------------------ main
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -214,12 +552,26 @@ def main() -> int:
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--no-dlt", action="store_true", help="skip the dlt pipeline")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--columnar-child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--suite", choices=["columnar", "rows"], default="columnar",
+        help="columnar: the db connector's Arrow path against raw ADBC, polars+connectorx and "
+             "dlt (issue 12); rows: the dict path against a hand-written script")
+    parser.add_argument("--big", type=int, default=5_000_000,
+                        help="rows of the memory run (columnar suite)")
     parser.add_argument("--files", action="store_true",
                         help="the file rows instead: csv -> parquet, with and without filter")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per file case (median)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="runs per case, the median (default: 3 for --files, else 1)")
     args = parser.parse_args()
     if args.files:
-        return main_files(args.rows, args.repeats)
+        return main_files(args.rows, args.repeats or 3)
+    if args.columnar_child:
+        columnar_child(*args.columnar_child)
+        return 0
+    if args.suite == "columnar" and not args.child:
+        columnar(args.rows, args.big, args.only, max(args.repeats or 1, 1))
+        return 0
     if args.child:
         impl, url, out, limit = args.child
         child(impl, url, out, int(limit))

@@ -50,6 +50,10 @@ cli.add_command(new)
 
 def main(args: list[str] | None = None, **extra: Any) -> Any:
     """The console script ``adf``."""
+    # pyarrow's default allocator (jemalloc/mimalloc) keeps freed batches' pages: the
+    # system one returns them, so a stream's peak RSS stays flat. Read when pyarrow is
+    # imported (by a component, never by `adf --help`); a user's own setting wins.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     try:
         return cli.main(args=args, prog_name="adf", **extra)
     except SystemExit as done:

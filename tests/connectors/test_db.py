@@ -1,4 +1,5 @@
-"""The db source and destination on SQLite, PostgreSQL and MariaDB (one matrix)."""
+"""The db source and destination on SQLite, PostgreSQL and MariaDB (one matrix), on the
+row path (dicts); ``test_db_arrow.py`` runs the same flows both ways on the columnar path."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ ROWS = [
     }
     for i in range(1, 2501)
 ]
+
+
+@pytest.fixture(autouse=True)
+def _records_path(monkeypatch):
+    """These tests call the components directly and look at dicts: the row path."""
+    monkeypatch.setenv("ADF_BATCH_FORMAT", "records")
 
 
 def rows_of(url: str, table: str) -> list[dict]:
