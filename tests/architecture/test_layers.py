@@ -23,7 +23,7 @@ ALLOWED = {
 LEAVES = {"errors", "text"}
 #: The facade (``adf_core/__init__``) and the thin re-export modules kept for plugin authors.
 FACADE = {"__init__", "acks", "records", "commit", "registry", "hookspecs", "streams", "executors",
-          "checks", "rejects", "state"}
+          "checks", "rejects", "state", "messages"}
 
 
 def module_name(path: Path) -> str:

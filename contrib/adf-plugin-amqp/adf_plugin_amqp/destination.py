@@ -11,8 +11,8 @@ from typing import Any
 
 from adf_core import component
 from adf_core.acks import committed
+from adf_core.messages import Published, encode, items
 from adf_core.records import iter_batches, select_inputs
-from adf_plugin_amqp.messages import Published, encode, items
 from adf_plugin_amqp.urls import safe_url
 
 

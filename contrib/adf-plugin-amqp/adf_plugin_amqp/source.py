@@ -18,8 +18,7 @@ from typing import Any
 
 from adf_core import component
 from adf_core.acks import acknowledges, commit_soon, draining, finish, on_commit
-from adf_core.rejects import reject
-from adf_plugin_amqp.messages import decode
+from adf_core.messages import decode_messages
 from adf_plugin_amqp.urls import safe_url
 
 log = logging.getLogger("adf_plugin_amqp")
@@ -136,15 +135,8 @@ async def amqp_source(
             inbox = consumer.inbox
             while len(chunk) < room and not inbox.empty():
                 chunk.append(inbox.get_nowait())
-            records = []
-            for message in chunk:
-                received += 1
-                record, error = decode(message.body)
-                if record is None:
-                    reject(message.body, f"message {received}: {error}",
-                           position={"message": received}, input=queue)
-                else:
-                    records.append(record)
+            records = decode_messages([message.body for message in chunk], received, queue)
+            received += len(chunk)
             if records:
                 yield records
             on_commit(partial(_ack, consumer, consumer.connection, chunk[-1]))

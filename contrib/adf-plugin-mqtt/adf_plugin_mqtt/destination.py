@@ -11,9 +11,9 @@ from typing import Any
 
 from adf_core import component
 from adf_core.acks import committed
+from adf_core.messages import Published, encode, items
 from adf_core.records import iter_batches, select_inputs
 from adf_plugin_mqtt.connect import client as make_client
-from adf_plugin_mqtt.messages import Published, encode, items
 from adf_plugin_mqtt.urls import safe_url
 
 _WINDOW = 100  # QoS 1 messages waiting for their PUBACK at once

@@ -20,9 +20,8 @@ from typing import Any
 
 from adf_core import component
 from adf_core.acks import acknowledges, commit_soon, draining, finish, on_commit
-from adf_core.rejects import reject
+from adf_core.messages import decode_messages
 from adf_plugin_mqtt.connect import client as make_client
-from adf_plugin_mqtt.messages import decode
 from adf_plugin_mqtt.urls import safe_url
 
 log = logging.getLogger("adf_plugin_mqtt")
@@ -94,15 +93,9 @@ async def mqtt_source(
                         batch_size, max_messages - received)
                     while len(chunk) < room and not inbox.empty():
                         chunk.append(inbox.get_nowait())
-                    records = []
-                    for each in chunk:
-                        received += 1
-                        record, error = decode(each.payload)
-                        if record is None:
-                            reject(each.payload, f"message {received}: {error}",
-                                   position={"message": received}, input=topic)
-                        else:
-                            records.append(record)
+                    records = decode_messages([each.payload for each in chunk], received,
+                                              topic)
+                    received += len(chunk)
                     if records:
                         yield records
                     on_commit(lambda chunk=chunk, paho=paho: _ack(paho, chunk))

@@ -16,8 +16,7 @@ from typing import Any
 
 from adf_core import component
 from adf_core.acks import acknowledges, commit_soon, draining, finish, on_commit
-from adf_core.rejects import reject
-from adf_plugin_nats.messages import decode
+from adf_core.messages import decode_messages
 from adf_plugin_nats.streams import connect, ensure_stream
 from adf_plugin_nats.urls import safe_url
 
@@ -113,15 +112,9 @@ async def nats_source(
                     break
                 continue
             idle = 0.0
-            records = []
-            for message in messages:
-                received += 1
-                record, error = decode(message.data)
-                if record is None:
-                    reject(message.data, f"message {received}: {error}",
-                           position={"message": received}, input=subject)
-                else:
-                    records.append(record)
+            records = decode_messages([message.data for message in messages], received,
+                                      subject)
+            received += len(messages)
             unacked += len(messages)
             if records:
                 yield records

@@ -17,8 +17,8 @@ from typing import Any
 
 from adf_core import component
 from adf_core.acks import acknowledges, commit_soon, draining, finish, on_commit
+from adf_core.messages import decode
 from adf_core.rejects import reject
-from adf_plugin_redis.messages import decode
 from adf_plugin_redis.urls import safe_url
 
 log = logging.getLogger("adf_plugin_redis")
