@@ -62,14 +62,14 @@ def test_strings_with_nothing_to_escape(tmp_path: Path, out: str) -> None:
 @pytest.mark.parametrize("out", OUT_FORMATS)
 def test_timestamps_whole_and_fractional(tmp_path: Path, out: str, unit: str,
                                          zone: str | None) -> None:
-    tz = dt.timezone.utc if zone else None
+    tz = dt.UTC if zone else None
     whole = [SECOND.replace(tzinfo=tz), None, dt.datetime(1, 1, 1, tzinfo=tz),
              dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=tz)]
     kind = pa.timestamp(unit, zone)
     arrow, records = both(tmp_path, pa.table({"t": pa.array(whole, kind)}), out)
     assert arrow == records
     if unit != "s":
-        mixed = whole + [SECOND.replace(microsecond=123000, tzinfo=tz)]
+        mixed = [*whole, SECOND.replace(microsecond=123000, tzinfo=tz)]
         arrow, records = both(tmp_path, pa.table({"t": pa.array(mixed, kind)}), out)
         assert arrow == records
         if out == "jsonl":

@@ -8,6 +8,11 @@ booleans as ``true``/``True``. Arrow's own formatting differs in a few places (e
 in real data. Types with no vectorised rule (times, binary, nested values, timestamps in a
 zone other than UTC) are encoded in Python for that column alone.
 
+The common case is kept cheap, as it is most of the cost of ``db | file`` to JSONL: a string
+is rewritten only when it holds something to escape (most hold nothing), a timestamp in whole
+seconds is written by Arrow as Python writes it, and a batch's lines are one row-by-row join of
+its columns and the literal keys, read straight from the result's buffer.
+
 A batch holding NaN or an infinity is not encoded here as JSON (:class:`NotVectorised`): the
 caller writes it through the dict writer, whose rule for non-finite floats applies.
 """
