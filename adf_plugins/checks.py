@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from adf_core.checks import CheckFailed, Options, Problem
@@ -90,6 +90,27 @@ def database_url(options: Options) -> Iterator[Problem]:
             yield Problem(problem, option="url")
 
 
+def incremental_options(options: Options) -> Iterator[Problem]:
+    """`initial_value`, `lag` and `key` only work with `incremental`; the cursor is a column
+    name; `lag` is not negative."""
+    column = options.get("incremental")
+    if not column:
+        for name in ("initial_value", "lag", "key"):
+            if options.get(name) not in (None, "", []):
+                yield Problem("has no effect without `incremental` (the cursor column); set "
+                              "incremental = \"COLUMN\"", option=name)
+        return
+    from adf_plugins.incremental import Cursor
+
+    try:
+        Cursor(str(column), None)
+    except ValueError as exc:
+        yield Problem(str(exc), option="incremental")
+    lag = options.get("lag")
+    if isinstance(lag, int | float) and lag < 0:
+        yield Problem(f"must be >= 0 (the cursor's own units), got {lag!r}", option="lag")
+
+
 def driver_problem(url: str) -> str | None:
     """Why the driver behind ``url`` cannot be used, with what to install; None if it can."""
     from sqlalchemy.engine import make_url
@@ -118,13 +139,13 @@ def driver_problem(url: str) -> str | None:
 def _install_hint(backend: str, driver: str, module: str) -> str:
     extra = _EXTRAS.get(driver)
     if extra:
-        return (f"pip install 'async-data-flow[{extra}]' (from a checkout: "
+        return (f"pip install 'adf-core[{extra}]' (from a checkout: "
                 f"pip install '.[{extra}]')")
     preferred = _PREFERRED.get(backend)
     if preferred:
         extra = _EXTRAS[preferred.split("+")[1]]
         return (f"pip install {module}, or use {preferred}:// with "
-                f"pip install 'async-data-flow[{extra}]'")
+                f"pip install 'adf-core[{extra}]'")
     return f"pip install {module}"
 
 
@@ -133,6 +154,21 @@ def upsert_key(options: Options) -> Iterator[Problem]:
     if options.get("mode") == "upsert" and "key" in options and not options.get("key"):
         yield Problem("mode 'upsert' needs `key`: the field(s) that identify a record",
                       option="key")
+
+
+def sql_types(options: Options) -> Iterator[Problem]:
+    """The db destination's `types` name SQL types it knows."""
+    from adf_plugins.db_schema import type_problem
+
+    types = options.get("types")
+    if isinstance(types, Mapping):
+        for field, name in types.items():
+            problem = type_problem(name, str(field))
+            if problem is not None:
+                yield Problem(problem, option="types")
+    elif types is not None:
+        yield Problem('maps field names to SQL type names, e.g. {"amount": "numeric(12,2)"}',
+                      option="types")
 
 
 def probe_db_source(options: Options) -> str:

@@ -90,6 +90,20 @@ def compile_condition(source: str) -> Callable[[Record], bool]:
     return lambda record: bool(getter(record))
 
 
+def condition_fields(source: str) -> list[str]:
+    """The field names a (valid) condition reads, in order of appearance: bare names that
+    are not constants, and ``field("a b")``."""
+    found: dict[str, None] = {}
+    for node in ast.walk(ast.parse(source.strip(), mode="eval")):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args and \
+                isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+            found[node.args[0].value] = None
+        elif isinstance(node, ast.Name) and node.id.lower() not in _CONSTANTS and \
+                node.id != "field":
+            found[node.id] = None
+    return list(found)
+
+
 def _depth(root: ast.AST) -> int:
     """How many expressions nest in ``root`` (operators and contexts aside), walked without
     recursion."""

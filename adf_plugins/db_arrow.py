@@ -656,6 +656,7 @@ def write(
         if target.stage is not None:
             merge_stage(target)
         ready()
+        _write_state(target, url, scheme)  # the same database as the state: one COMMIT
         target.execute("COMMIT")
     except BaseException:
         try:
@@ -667,6 +668,19 @@ def write(
         raise
     conn.close()
     return count
+
+
+def _write_state(target: Any, url: str, scheme: str) -> None:
+    from adf_core.state import write_state_with
+    from adf_plugins.incremental import to_positional
+
+    style = "numeric_dollar" if scheme == "postgresql" else "qmark"
+
+    def run(sql: str, params: Mapping[str, Any]) -> None:
+        text, args = to_positional(sql, params, style)
+        target.execute(text, tuple(args))
+
+    write_state_with(run, url)
 
 
 def arrow_inputs(inputs: list[tuple[str, Any]]) -> list[tuple[str, Iterator[Any]]] | None:

@@ -4,7 +4,7 @@ import contextlib
 import errno
 import glob
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -19,11 +19,13 @@ from adf_core.data.formats import (
     format_name,
     format_of,
     is_gzip,
+    one_column_hint,
     read_batches,
 )
 from adf_core.data.tempfiles import publish, sweep, temporary_file
 from adf_core.hookspecs import hookimpl
 from adf_core.records import as_format, is_arrow, iter_batches, select_inputs
+from adf_core.rejects import line_rejecter, record_rejecter, warn
 from adf_plugins import checks
 from adf_plugins._common import Written
 
@@ -44,7 +46,7 @@ def _format_of(path: str, format: str | None) -> str:
     return fmt
 
 
-@component(check=checks.input_paths)
+@component(check=checks.input_paths, state_when="incremental")
 def read_file(
     path: str,
     format: Literal["csv", "jsonl", "ndjson", "json", "parquet"] | None = None,
@@ -53,6 +55,8 @@ def read_file(
     delimiter: str = ",",
     infer_types: bool = True,
     filename_field: str | None = None,
+    incremental: bool = False,
+    state: dict[str, Any] | None = None,
 ) -> Iterator[list[Record]]:
     """Read records from csv, jsonl, json or parquet files; `path` may be a glob.
 
@@ -70,6 +74,8 @@ def read_file(
         delimiter: csv field delimiter.
         infer_types: turn csv numbers into int/float and empty cells into null.
         filename_field: if set, add a field of this name holding each record's file path.
+        incremental: read only the files not loaded by an earlier run of this pipeline (a
+            file counts as new when its path, size or modification time changed).
     """
     if glob.has_magic(path):
         paths = sorted(glob.glob(path, recursive=True))
@@ -81,16 +87,39 @@ def read_file(
         paths = [path]
     batch_size = max(int(batch_size), 1)
     options = {"encoding": encoding, "csv_options": CsvOptions(delimiter, infer_types)}
+    loaded: dict[str, list[int]] = {}
+    if incremental and state is not None:
+        before = state.get("files") or {}
+        # only files that still match are remembered: the state does not outgrow the glob
+        loaded = {p: before[p] for p in paths if p in before}
+        state["files"] = loaded
     for each in paths:
+        signature = _signature(each) if incremental else None
+        if signature is not None and loaded.get(each) == signature:
+            continue
         fmt = _format_of(each, format)
         with open(each, "rb") as handle:
             yield from _batches(handle, fmt, each, batch_size, filename_field,
-                                {**options, "compressed": is_gzip(each)})
+                                {**options, "compressed": is_gzip(each),
+                                 "on_bad": line_rejecter(each)})
+        if signature is not None:
+            loaded[each] = signature
+
+
+def _signature(path: str) -> list[int]:
+    """What tells a file loaded before from a new or changed one: size and mtime (ns)."""
+    stat = os.stat(path)
+    return [stat.st_size, stat.st_mtime_ns]
 
 
 def _batches(handle: IO[bytes], fmt: str, path: str, batch_size: int,
              filename_field: str | None, options: dict[str, Any]) -> Iterator[list[Record]]:
+    first = fmt == "csv"
     for batch in read_batches(handle, fmt, path, batch_size, **options):
+        if first and len(batch):
+            header = batch.schema.names if is_arrow(batch) else batch[0]
+            _hint_delimiter(path, header, options["csv_options"].delimiter)
+            first = False
         if filename_field:
             if is_arrow(batch):
                 batch = as_format(batch, None, filename_field, path)
@@ -98,6 +127,12 @@ def _batches(handle: IO[bytes], fmt: str, path: str, batch_size: int,
                 for record in batch:
                     record[filename_field] = path
         yield batch
+
+
+def _hint_delimiter(path: str, header: Iterable[str], delimiter: str) -> None:
+    hint = one_column_hint(header, delimiter)
+    if hint is not None:
+        warn(f"{path}: {hint}", file=path)
 
 
 @component(check=checks.output_format)
@@ -110,6 +145,8 @@ def write_file(
     encoding: str = "utf-8",
     delimiter: str = ",",
     fsync: bool = True,
+    commit_every: int = 1000,
+    commit_interval: float = 1.0,
 ) -> Written:
     """Write records to a csv, jsonl, json or parquet file, atomically.
 
@@ -127,7 +164,19 @@ def write_file(
         encoding: text encoding.
         delimiter: csv field delimiter.
         fsync: sync the file to disk before the rename.
+        commit_every: in a continuous run (a broker source), records per part file
+            (`NAME-000001.jsonl`, ...: one per commit, see adf_plugins.continuous).
+        commit_interval: in a continuous run, seconds before a part file is committed anyway.
     """
+    from adf_core.acks import continuous
+
+    if continuous():
+        from adf_plugins.continuous import write_file_parts
+
+        return write_file_parts(path, _format_of(path, format),
+                                select_inputs(upstream, context, input), encoding=encoding,
+                                delimiter=delimiter, fsync=fsync, commit_every=commit_every,
+                                commit_interval=commit_interval)
     with commit_group(f"the file {path!r}") as ready:
         fmt = _format_of(path, format)
         target = Path(path)
@@ -146,7 +195,8 @@ def write_file(
                 except OSError as exc:
                     raise _cannot_write(target, exc) from None
                 writer = RecordWriter(handle, fmt, path, encoding=encoding,
-                                      csv_options=CsvOptions(delimiter))
+                                      csv_options=CsvOptions(delimiter),
+                                      on_unwritable=record_rejecter())
                 for name, data in select_inputs(upstream, context, input):
                     for batch in iter_batches(data, format=moved_format()):
                         writer.write(batch, f"input {name!r}")

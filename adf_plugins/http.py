@@ -7,6 +7,7 @@ from urllib.parse import urljoin
 
 from adf_core import component
 from adf_core.hookspecs import hookimpl
+from adf_core.rejects import reject
 from adf_plugins import checks
 from adf_plugins._common import safe_url
 
@@ -146,6 +147,7 @@ async def read_http(
 
     page_url: str | None = url
     pages = 0
+    seen = 0
     async with httpx.AsyncClient(timeout=request_timeout, follow_redirects=True) as client:
         while page_url and pages < max(int(max_pages), 1):
             response = await request_with_retries(
@@ -170,15 +172,27 @@ async def read_http(
                 ) from None
             records = _pick(data, records_path, page_url)
             records = records if isinstance(records, list) else [records]
-            for number, record in enumerate(records, start=1):
-                if not isinstance(record, dict):
-                    raise ValueError(
-                        f"{safe_url(page_url)}: record {number} of page {pages} is a "
-                        f"{type(record).__name__}, not an object (set `records_path`?)"
-                    )
+            count = len(records)
+            if not all(isinstance(record, dict) for record in records):
+                records = _objects_only(records, page_url, pages, seen)
+            seen += count  # every record of the page, rejected ones too: positions count them
             if records:
                 yield records
             page_url = _next_page(response, data, next_path, page_url)
+
+
+def _objects_only(records: list[Any], page_url: str, page: int, seen: int) -> list[Record]:
+    """The records of a page that are objects; each other one is a bad record (the policy:
+    fail, skip or dead-letter), numbered across pages."""
+    kept = []
+    for number, record in enumerate(records, start=1):
+        if isinstance(record, dict):
+            kept.append(record)
+            continue
+        error = ValueError(f"{safe_url(page_url)}: record {number} of page {page} is a "
+                           f"{type(record).__name__}, not an object (set `records_path`?)")
+        reject(record, error, position=seen + number, input=safe_url(page_url))
+    return kept
 
 
 def _next_page(response: Any, data: Any, next_path: str | None, current: str) -> str | None:

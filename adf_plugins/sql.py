@@ -38,7 +38,7 @@ def sql(
         import duckdb
     except ImportError:
         raise ImportError("the sql transform needs duckdb and pyarrow: "
-                          "pip install 'async-data-flow[arrow]'") from None
+                          "pip install 'adf-core[arrow]'") from None
     from adf_core.data.arrow.annotations import to_table
 
     connection = duckdb.connect(":memory:")

@@ -148,13 +148,16 @@ def filter_records(
         where: the condition each kept record satisfies.
         input: context keys to read instead of every member of the previous stage.
     """
-    from adf_plugins.conditions import ConditionError, compile_condition
+    from adf_plugins.conditions import ConditionError, compile_condition, condition_fields
 
     predicate = compile_condition(where)
     mask = _arrow_mask(where)
     for name, data in select_inputs(upstream, context, input):
         number = 0
+        unseen = FieldsSeen(condition_fields(where))
         for batch in iter_batches(data, format=moved_format()):
+            if unseen:
+                unseen.look(batch)
             if is_arrow(batch):  # columnar (DESIGN 13): pyarrow.compute over the batch
                 from adf_plugins.transforms_arrow import filter_batch
 
@@ -177,6 +180,50 @@ def filter_records(
             number += len(batch)
             if kept:
                 yield kept
+        if unseen and number:
+            unseen.warn(where, name)
+
+
+class FieldsSeen:
+    """The fields of a condition no record of an input has had so far: once one appears it
+    is not looked for again, so the check costs nothing after the first records."""
+
+    __slots__ = ("fields", "names")
+
+    def __init__(self, fields: list[str]) -> None:
+        self.fields = fields
+        self.names: dict[str, None] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.fields)
+
+    def look(self, batch: Any) -> None:
+        collect = len(self.names) < 200  # names for the "did you mean": the first ones do
+        if is_arrow(batch):  # a columnar batch: its columns are its fields
+            columns = list(batch.schema.names)
+            if collect:
+                self.names.update(dict.fromkeys(columns))
+            self.fields = [f for f in self.fields if f not in columns]
+            return
+        for record in batch:
+            if isinstance(record, Mapping):
+                if collect:
+                    self.names.update(dict.fromkeys(record))
+                if any(f in record for f in self.fields):
+                    self.fields = [f for f in self.fields if f not in record]
+                    if not self.fields:
+                        return
+
+    def warn(self, where: str, input: str) -> None:
+        """A data warning naming each field no record had, with the closest field name."""
+        from adf_core import warn
+        from adf_core.text import did_you_mean
+
+        for field in self.fields:
+            warn(f"the condition {where!r} names the field {field!r}, which no record of "
+                 f"input {input!r} has: every record compares it as null"
+                 f"{did_you_mean(field, [str(n) for n in self.names])}",
+                 field=field, input=input)
 
 
 def _arrow_mask(where: str) -> Any:

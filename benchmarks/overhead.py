@@ -7,9 +7,13 @@ sequential components; (c) a tier of 200 sync components sleeping 10 ms, against
 for the thread count used; (d) the cost of engine events when structlog filters them out;
 (e) the fan and the chain on each Python given (and python3.11/3.12/3.13 found on PATH that
 can import this checkout's dependencies), with and without eager task start (3.12+; what
-``flow.run()`` uses), next to Hamilton's async driver on the same interpreter.
+``flow.run()`` uses), next to Hamilton's async driver on the same interpreter; (f) the fan
+with no observer installed, and with a no-op one; (g) a streaming ETL flow (SQLite -> JSONL)
+with adf-plugin-otel exporting to a local OTLP/HTTP receiver, in one process and as ``adf run``
+processes (see ``_observing.py``).
 Targets (engine events filtered out): fan <= 2x plain asyncio, chain <= 5 us per step, at
-least 10x faster than Hamilton on both, sync tier within 10% of ideal.
+least 10x faster than Hamilton on both, sync tier within 10% of ideal, 0% added by the
+lifecycle hooks with no observer, <= 3% added by adf-plugin-otel on the ETL flow.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import types
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _common import measure, median, table
+from _observing import observing_cases
 
 from adf_core import DataFlow
 
@@ -322,11 +327,20 @@ if __name__ == "__main__":
                         help="another interpreter for (e); repeatable")
     parser.add_argument("--only-versions", action="store_true",
                         help="run only (e), the comparison across Pythons")
+    parser.add_argument("--only-observers", action="store_true",
+                        help="run only (f) and (g), what observing a run costs")
+    parser.add_argument("--etl-rows", type=int, default=200_000,
+                        help="rows of the streaming ETL in (g)")
     parser.add_argument("--child-versions", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_versions:
         print(json.dumps(asyncio.run(version_child(args.rounds))))
+    elif args.only_observers:
+        observing_cases(DataFlow((tuple(noop_components(N, "f")), sink)), args.rounds, N,
+                        args.etl_rows)
     else:
         if not args.only_versions:
             asyncio.run(main(args.rounds))
+            observing_cases(DataFlow((tuple(noop_components(N, "f")), sink)), args.rounds, N,
+                            args.etl_rows)
         compare_versions(interpreters(args.python), args.rounds)

@@ -160,7 +160,7 @@ for requirement in requirements:
             to_install.append(str(path))
     elif re.sub(r"[-_.]+", "-", target.lower()) in OURS:
         sys.exit(f"README pip: {requirement!r} would install from the package index, where "
-                 f"{target} is not published (PyPI's async-data-flow is an unrelated 0.0.1): "
+                 f"{target} is not published yet: "
                  f"use its path in this checkout, e.g. pip install ./"
                  f"{OURS[target].relative_to(ROOT) if target in OURS else '.'}")
     else:
@@ -373,14 +373,14 @@ def test_the_runner_refuses_what_it_cannot_check(tmp_path: Path) -> None:
 
 
 def test_pip_of_this_repository_by_name_is_refused(checkout: Path, tmp_path: Path) -> None:
-    block = Block(README, 0, "bash", "pip install 'async-data-flow[postgres]'\n", "")
+    block = Block(README, 0, "bash", "pip install 'adf-core[postgres]'\n", "")
     done = run_block(block, checkout, environment(tmp_path))
     assert done.returncode == 1
-    assert "would install from the package index, where async-data-flow is not published" in (
+    assert "would install from the package index, where adf-core is not published" in (
         done.stderr)
     extra = Block(README, 0, "bash", "pip install '.[postgress]'\n", "")
     done = run_block(extra, checkout, environment(tmp_path))
-    assert "async-data-flow has no extra 'postgress'" in done.stderr
+    assert "adf-core has no extra 'postgress'" in done.stderr
     fine = Block(README, 0, "console", "$ pip install '.[postgres]' ./contrib/adf-plugin-s3\n"
                  "output line\n", "")
     check_ran(fine, run_block(fine, checkout, environment(tmp_path)))

@@ -17,6 +17,7 @@ from adf_core.cli.graph import graph
 from adf_core.cli.listing import components, describe, plugins
 from adf_core.cli.new import new
 from adf_core.cli.run import run
+from adf_core.cli.state import state
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -46,6 +47,7 @@ cli.add_command(components)
 cli.add_command(describe)
 cli.add_command(graph)
 cli.add_command(new)
+cli.add_command(state)
 
 
 def main(args: list[str] | None = None, **extra: Any) -> Any:

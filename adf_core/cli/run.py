@@ -91,6 +91,10 @@ MAX_ERRORS = _MaxErrors()
               help="JSON-lines file of the bad records (implies --on-error dead_letter).")
 @click.option("--strict", is_flag=True, default=None,
               help="Data warnings (e.g. split groups nobody reads) fail the run.")
+@click.option("--name", metavar="NAME",
+              help="The pipeline's name: the key of the state its components keep.")
+@click.option("--state", "state_url", metavar="URL",
+              help="State store URL (default: $ADF_STATE, else sqlite:///.adf/state.db).")
 @click.pass_context
 def run(ctx: click.Context, expression: str | None, sources: str | None,
         transforms: tuple[str, ...], dests: str | None, pipeline_file: str | None,
@@ -99,7 +103,7 @@ def run(ctx: click.Context, expression: str | None, sources: str | None,
         max_concurrency: int | None, max_threads: int | None, log_format: str, verbose: int,
         quiet: bool, trace_file: str | None, as_json: bool, dry_run: bool, check: bool,
         on_error: str | None, max_errors: float | None, dead_letter: str | None,
-        strict: bool | None) -> None:
+        strict: bool | None, name: str | None, state_url: str | None) -> None:
     """Run a flow: EXPR (e.g. "a, b | merge | c"), tier flags, or -f FILE.
 
     \b
@@ -120,7 +124,8 @@ def run(ctx: click.Context, expression: str | None, sources: str | None,
         defaults={"retries": retries, "timeout": timeout, "executor": executor,
                   "executor_address": executor_address, "max_concurrency": max_concurrency,
                   "max_threads": max_threads, "on_error": on_error, "max_errors": max_errors,
-                  "dead_letter": dead_letter, "strict": strict},
+                  "dead_letter": dead_letter, "strict": strict, "name": name,
+                  "state": state_url},
     )
     redactor = Redactor()
     redactor.learn(spec.options)
@@ -220,13 +225,18 @@ def show_plan(flow: DataFlow, spec: FlowSpec, registry: Registry, redactor: Reda
               as_json: bool, checks: list[dict[str, Any]] | None = None) -> None:
     rows = plan_rows(flow, registry, redactor)
     params = redactor.mapping(spec.params)
+    state = _state_plan(flow, redactor)
     if as_json:
         echo_json({"flow": flow.expression, "params": params, "components": rows,
-                   "dry_run": True, **({} if checks is None else {"checks": checks})})
+                   "dry_run": True, **({"state": state} if state else {}),
+                   **({} if checks is None else {"checks": checks})})
         return
     click.echo(f"flow: {redactor.text(flow.expression)}")
     if params:
         click.echo("params: " + ", ".join(f"{k}={v}" for k, v in params.items()))
+    if state:
+        click.echo(f"state: pipeline {state['name']!r}, kept by {', '.join(state['aliases'])} "
+                   f"in {state['store']}")
     body = [
         [r["position"], r["alias"], r["component"], r["kind"], r["plugin"] or "-",
          _settings(r), ", ".join(f"{k}={v}" for k, v in r["options"].items()) or "-"]
@@ -238,6 +248,17 @@ def show_plan(flow: DataFlow, spec: FlowSpec, registry: Registry, redactor: Reda
         if r["executor_note"]:
             click.echo(f"note: {r['alias']} runs on threads: {r['executor_note']}")
     click.echo("dry run: nothing was run")
+
+
+def _state_plan(flow: DataFlow, redactor: Redactor) -> dict[str, Any] | None:
+    """Where the flow's components keep their state (None: none keeps any)."""
+    from adf_core.data.state_store import store_url
+
+    aliases = flow.plan.state_aliases
+    if not aliases:
+        return None
+    return {"name": flow.defaults.name, "aliases": list(aliases),
+            "store": redactor.text(store_url(flow.defaults.state))}
 
 
 def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, registry: Registry, *,
@@ -263,7 +284,7 @@ def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, registry: Regist
     failure: BaseException | None = None
     result = None
     run_id = uuid.uuid4().hex[:12]
-    interrupts = Interrupts()
+    interrupts = Interrupts(run_id)
     started = time.perf_counter()
     try:
         with configured(stream=stream, json_lines=json_lines, colors=tty, verbosity=verbosity,
@@ -302,6 +323,9 @@ def execute(flow: DataFlow, spec: FlowSpec, redactor: Redactor, registry: Regist
     if as_json:
         echo_json(redactor.value("result", summary))
     elif verbosity >= 0:
+        if interrupts.drained is not None:
+            click.echo(f"adf: run {run_id} drained on {signal_name(interrupts.drained)}: "
+                       "what was read is committed and acknowledged", err=True)
         click.echo(f"run {summary['run_id']} succeeded in {summary['seconds']:.3f}s", err=True)
         click.echo(summary_table(summary["components"]), err=True)
         show_data_notes(summary, redactor)

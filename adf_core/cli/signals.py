@@ -3,7 +3,9 @@
 The first signal cancels the run as a failure would: running components are cancelled, every
 open commit rolls back (a destination waiting at its commit gate gives up, a transaction is
 rolled back, a temporary file is removed), after-run components report the run as failed, and
-``adf`` exits 130 (SIGINT), 143 (SIGTERM) or 129 (SIGHUP) with one line saying so. A second
+``adf`` exits 130 (SIGINT), 143 (SIGTERM) or 129 (SIGHUP) with one line saying so. In a
+continuous run (a broker source) SIGINT and SIGTERM drain instead (``adf_core.cli.drain``:
+commit and acknowledge what is in flight, exit 0); a signal after that cancels. A second
 signal exits at once: the temporary files of this process are removed, and what was not
 committed stays uncommitted (a database rolls back the transaction of a connection that
 goes away).
@@ -19,11 +21,16 @@ from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import Any, TypeVar
 
+from adf_core.cli.drain import try_drain
+
 T = TypeVar("T")
 
 HANDLED = tuple(s for s in (getattr(signal, name, None) for name in ("SIGINT", "SIGTERM",
                                                                         "SIGHUP"))
                 if s is not None)
+
+DRAINING = tuple(s for s in (getattr(signal, name, None) for name in ("SIGINT", "SIGTERM"))
+                 if s is not None)
 
 
 def exit_code(signum: int) -> int:
@@ -39,10 +46,14 @@ def signal_name(signum: int) -> str:
 
 
 class Interrupts:
-    """Runs a coroutine with the three signals turned into a cancellation of it."""
+    """Runs a coroutine with the three signals turned into a cancellation of it (a
+    continuous run ``run_id`` drains on SIGTERM/SIGINT instead: ``adf_core.cli.drain``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, run_id: str | None = None) -> None:
         self.received: int | None = None
+        self.run_id = run_id
+        #: the signal that drained the run (it then ends as a success)
+        self.drained: int | None = None
 
     def run(self, make: Callable[[], Awaitable[T]]) -> T:
         """``asyncio.run(make())``, cancelled by the first signal; the second exits at once."""
@@ -54,6 +65,10 @@ class Interrupts:
         assert task is not None
 
         def handler(signum: int, frame: FrameType | None) -> None:
+            if (self.drained is None and self.received is None and signum in DRAINING
+                    and try_drain(self.run_id)):
+                self.drained = signum
+                return
             if self.received is None:
                 self.received = signum
                 loop.call_soon_threadsafe(task.cancel, f"received {signal_name(signum)}")

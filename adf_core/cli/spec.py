@@ -18,7 +18,7 @@ import click
 
 from adf_core.engine.flow import FLOW_SETTINGS, STEP_SETTINGS
 
-FILE_KEYS = ("pipeline", "params", "components", "settings")
+FILE_KEYS = ("name", "pipeline", "params", "components", "settings")
 RESERVED_ENV = frozenset(
     {"ADF_STRICT_PLUGINS", "ADF_DISABLE_PLUGINS", "ADF_LOAD_PLUGINS", "ADF_REQUIRE_SERVICES"}
 )
@@ -113,7 +113,8 @@ def interpolate(value: Any, where: str, environ: Mapping[str, str]) -> Any:
 
 
 def load_pipeline(path: Path, environ: Mapping[str, str]) -> FlowSpec:
-    """Read a pipeline file: ``pipeline``, ``[params]``, ``[components.*]``, ``[settings]``."""
+    """Read a pipeline file: ``name``, ``pipeline``, ``[params]``, ``[components.*]``,
+    ``[settings]``."""
     import tomllib
 
     try:
@@ -135,6 +136,12 @@ def load_pipeline(path: Path, environ: Mapping[str, str]) -> FlowSpec:
     if not isinstance(pipeline, str) or not pipeline.strip():
         raise click.UsageError(f"{path}: 'pipeline' must be a pipe expression string")
     spec = FlowSpec(pipeline, params=dict(_table(data, "params", path)))
+    if "name" in data:
+        name = data["name"]
+        if not isinstance(name, str) or not name.strip():
+            raise click.UsageError(f"{path}: 'name' must be a non-empty string (the pipeline's "
+                                   "name, the key of its saved state)")
+        spec.defaults["name"] = name
     for alias, options in _table(data, "components", path).items():
         if not isinstance(options, dict):
             raise click.UsageError(f"{path}: [components.{alias}] must be a table of options")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import IO, Any, cast
@@ -26,6 +26,13 @@ from adf_core.data.encoding import csv_value, dumps
 from adf_core.data.records import batched, is_arrow
 
 Record = dict[str, Any]
+#: ``on_bad(raw, error, place)``: a reader hands it what it cannot parse (the raw line, or
+#: the element of a json array) and its place (``{"line": 4}``, ``{"record": 2}`` in a json
+#: array), and reads on; it may raise to stop the read.
+OnBadLine = Callable[[Any, Exception, dict[str, int]], None]
+#: ``on_unwritable(record, error, number, where)``: a writer hands it a record it cannot
+#: write (``number`` within its input ``where``) and writes the others.
+OnUnwritable = Callable[[Record, Exception, int, str], None]
 
 FORMATS = ("csv", "jsonl", "json", "parquet")
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
@@ -134,13 +141,28 @@ class CsvOptions:
 
 def read_records(raw: IO[bytes], fmt: str, source: str, *, encoding: str = "utf-8",
                  compressed: bool = False, csv_options: CsvOptions = CsvOptions(),
-                 phrases: Phrases = PHRASES) -> Iterator[Record]:
+                 phrases: Phrases = PHRASES, on_bad: OnBadLine | None = None
+                 ) -> Iterator[Record]:
     """Yield the records of one csv, jsonl or json document, streaming (json arrays are
-    parsed whole)."""
+    parsed whole).
+
+    Without ``on_bad`` the first line that cannot be parsed (or decoded) raises. With it,
+    each such line goes to ``on_bad`` and the read goes on (see
+    :mod:`adf_core.data.bad_lines`): a line that cannot be decoded is dropped alone.
+    """
     import gzip  # here: the CLI imports this module and should not pay for zlib
 
     binary = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")) if compressed else raw
-    text = io.TextIOWrapper(binary, encoding=text_encoding(encoding), newline="")
+    if on_bad is not None and fmt != "json":
+        try:
+            yield from _read_tolerant(binary, fmt, source, encoding, csv_options, phrases,
+                                      on_bad)
+        except (gzip.BadGzipFile, EOFError) as exc:
+            raise phrases.undecodable(source, fmt, None, encoding, exc) from exc
+        return
+    counted = _NewlineCounting(binary)
+    text = io.TextIOWrapper(cast(IO[bytes], counted), encoding=text_encoding(encoding),
+                            newline="")
     lines = _LineCounter(text)
     try:
         if fmt == "jsonl":
@@ -148,14 +170,38 @@ def read_records(raw: IO[bytes], fmt: str, source: str, *, encoding: str = "utf-
         elif fmt == "csv":
             yield from _read_csv(lines, source, csv_options, phrases)
         elif fmt == "json":
-            yield from _read_json(text, source, phrases)
+            yield from _read_json(text, source, phrases, on_bad)
         else:
             raise ValueError(f"{source}: {fmt} is not a text format")
-    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError) as exc:
-        raise phrases.undecodable(source, fmt, lines.number + 1 if fmt != "json" else None,
-                                  encoding, exc) from exc
+    except UnicodeDecodeError as exc:
+        raise phrases.undecodable(source, fmt, counted.line_of(exc), encoding, exc) from exc
+    except (gzip.BadGzipFile, EOFError) as exc:
+        raise phrases.undecodable(source, fmt, None, encoding, exc) from exc
     finally:
         text.detach()
+
+
+def _read_tolerant(binary: IO[bytes], fmt: str, source: str, encoding: str,
+                   csv_options: CsvOptions, phrases: Phrases, on_bad: OnBadLine
+                   ) -> Iterator[Record]:
+    """The records of a csv or jsonl stream, every bad line (undecodable ones too) handed
+    to ``on_bad``."""
+    from adf_core.data.bad_lines import byte_lines_work, decoded_lines
+
+    def undecodable(raw: bytes, line: int, exc: UnicodeDecodeError) -> None:
+        on_bad(raw, phrases.undecodable(source, fmt, line, encoding, exc), {"line": line})
+
+    if byte_lines_work(encoding):
+        lines: Iterable[str] = decoded_lines(binary, encoding, text_encoding(encoding),
+                                             undecodable)
+    else:
+        lines = io.TextIOWrapper(binary, encoding=text_encoding(encoding), newline="")
+    if fmt == "jsonl":
+        yield from _read_jsonl(lines, source, phrases, on_bad)
+    elif fmt == "csv":
+        yield from _read_csv(lines, source, csv_options, phrases, on_bad)
+    else:
+        raise ValueError(f"{source}: {fmt} cannot be read line by line")
 
 
 def read_batches(raw: IO[bytes], fmt: str, source: str, batch_size: int, **options: Any
@@ -174,6 +220,38 @@ def read_batches(raw: IO[bytes], fmt: str, source: str, batch_size: int, **optio
         yield from read_parquet(raw, batch_size)
         return
     yield from batched(read_records(raw, fmt, source, **options), batch_size)
+
+
+class _NewlineCounting(io.BufferedIOBase):
+    """A binary stream that counts the newlines of what it handed out before its last read:
+    the text wrapper decodes ahead in chunks, so the line of a decode error is found from
+    the bytes (newlines before the chunk, plus those in the chunk before the bad byte)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__()
+        self._raw = raw
+        self._before = 0  # newlines in every chunk but the last
+        self._last = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def _counted(self, data: bytes) -> bytes:
+        self._before += self._last
+        self._last = data.count(b"\n")
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._counted(self._raw.read(-1 if size is None else size))
+
+    def read1(self, size: int = -1) -> bytes:
+        read1 = getattr(self._raw, "read1", None)
+        return self._counted(read1(size) if read1 is not None else self._raw.read(size))
+
+    def line_of(self, exc: UnicodeDecodeError) -> int:
+        """The line (1-based) of the byte ``exc`` could not decode."""
+        data = exc.object if isinstance(exc.object, bytes | bytearray) else b""
+        return self._before + bytes(data[:exc.start]).count(b"\n") + 1
 
 
 def _arrow_reads(raw: IO[bytes], fmt: str, options: dict[str, Any]) -> bool:
@@ -201,7 +279,8 @@ class _LineCounter:
             yield line
 
 
-def _read_jsonl(lines: Iterable[str], source: str, phrases: Phrases) -> Iterator[Record]:
+def _read_jsonl(lines: Iterable[str], source: str, phrases: Phrases,
+                on_bad: OnBadLine | None = None) -> Iterator[Record]:
     loads = json.loads
     number = 0
     for line_number, line in enumerate(lines, start=1):
@@ -211,18 +290,31 @@ def _read_jsonl(lines: Iterable[str], source: str, phrases: Phrases) -> Iterator
         try:
             record = loads(line)
         except json.JSONDecodeError as exc:
-            raise phrases.bad_json(source, number, line_number, exc) from None
+            if on_bad is None:
+                raise phrases.bad_json(source, number, line_number, exc) from None
+            on_bad(line.rstrip("\r\n"), phrases.bad_json(source, number, line_number, exc),
+                   {"line": line_number})
+            continue
         if not isinstance(record, dict):
-            raise phrases.not_object(source, number, line_number, record)
+            if on_bad is None:
+                raise phrases.not_object(source, number, line_number, record)
+            on_bad(line.rstrip("\r\n"), phrases.not_object(source, number, line_number, record),
+                   {"line": line_number})
+            continue
         yield record
 
 
-def _read_csv(lines: Iterable[str], source: str, options: CsvOptions, phrases: Phrases
-              ) -> Iterator[Record]:
+def _read_csv(lines: Iterable[str], source: str, options: CsvOptions, phrases: Phrases,
+              on_bad: OnBadLine | None = None) -> Iterator[Record]:
     reader = StrictCsvRows(lines, options.delimiter, source, phrases)
     header = next(reader, None)
     if header is None:
         return
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    if duplicates:
+        raise phrases.error(
+            f"{source}: the header names {', '.join(map(repr, duplicates))} more than once "
+            "(a record keeps one value per name): rename the columns")
     width = len(header)
     number = 0
     infer = options.infer_types
@@ -231,23 +323,48 @@ def _read_csv(lines: Iterable[str], source: str, options: CsvOptions, phrases: P
             continue
         number += 1
         if len(row) != width:
-            raise phrases.field_count(source, number, reader.line_num, len(row), width)
+            error = phrases.field_count(source, number, reader.line_num, len(row), width)
+            if on_bad is None:
+                raise error
+            on_bad(options.delimiter.join(row), error, {"line": reader.line_num})
+            continue
         if infer:
             yield dict(zip(header, map(csv_value, row), strict=True))
         else:
             yield dict(zip(header, row, strict=True))
 
 
-def _read_json(text: IO[str], source: str, phrases: Phrases) -> Iterator[Record]:
+def one_column_hint(header: Iterable[str], delimiter: str) -> str | None:
+    """What to say when a csv header read as one column looks separated by something else
+    (``id;name`` read with ``,``): None when it does not."""
+    names = list(header)
+    if len(names) != 1:
+        return None
+    for other in (";", "\t", "|"):
+        if other != delimiter and other in names[0]:
+            shown = "\\t" if other == "\t" else other
+            return (f"the header {names[0]!r} was read as one column with the delimiter "
+                    f"{delimiter!r}; it looks separated by {shown!r}: set the `delimiter` "
+                    f"option (e.g. -o ALIAS.delimiter='{shown}')")
+    return None
+
+
+def _read_json(text: IO[str], source: str, phrases: Phrases, on_bad: OnBadLine | None = None
+               ) -> Iterator[Record]:
     try:
         document = json.load(text)
     except json.JSONDecodeError as exc:
         raise phrases.bad_document(source, exc) from None
     records = document if isinstance(document, list) else [document]
+    kept = []
     for number, record in enumerate(records, start=1):
         if not isinstance(record, dict):
-            raise phrases.not_object(source, number, None, record)
-    yield from records
+            if on_bad is None:
+                raise phrases.not_object(source, number, None, record)
+            on_bad(record, phrases.not_object(source, number, None, record), {"record": number})
+            continue
+        kept.append(record)
+    yield from kept
 
 
 def read_parquet(raw: IO[bytes] | str, batch_size: int) -> Iterator[list[Record]]:
@@ -261,7 +378,7 @@ def _parquet() -> Any:
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - depends on the environment
         raise ImportError(
-            "parquet needs pyarrow: pip install 'async-data-flow[parquet]'") from None
+            "parquet needs pyarrow: pip install 'adf-core[parquet]'") from None
     return pq
 
 
@@ -274,13 +391,16 @@ class RecordWriter:
     csv takes its header from the first record (a later record with other fields is an
     error naming it), unless ``csv_header="union"``: then the records are first spooled as
     jsonl to ``scratch`` while every column is collected (first-seen order), and converted on
-    ``close``. Errors number records within their input (``where``).
+    ``close``. Errors number records within their input (``where``). With ``on_unwritable``
+    a record that cannot be written goes to it and the others are written; without, it
+    raises.
     """
 
     def __init__(self, out: IO[bytes], fmt: str, target: str, *, encoding: str = "utf-8",
                  compressed: bool = False, csv_options: CsvOptions = CsvOptions(),
                  csv_header: str = "first", scratch: IO[bytes] | None = None,
-                 phrases: Phrases = PHRASES) -> None:
+                 phrases: Phrases = PHRASES, on_unwritable: OnUnwritable | None = None
+                 ) -> None:
         if csv_header not in ("first", "union"):
             raise ValueError(f"csv_header must be 'first' or 'union', not {csv_header!r}")
         if fmt == "csv" and csv_header == "union" and scratch is None:
@@ -289,7 +409,8 @@ class RecordWriter:
         self.target = target
         self.encoding = encoding
         self.phrases = phrases
-        self.count = 0
+        self.on_unwritable = on_unwritable
+        self.count = 0  # records written (those handed to on_unwritable are not)
         self.seen: dict[str, int] = {}  # records written per input: errors number within it
         self._gzip: Any = None
         if compressed:
@@ -318,31 +439,54 @@ class RecordWriter:
             return
         base = self.seen.get(where, 0)
         if self.fmt in ("jsonl", "json") or (self.fmt == "csv" and self._csv_header == "union"):
-            self._write_json_lines(batch, where, base)
+            written = self._write_json_lines(batch, where, base)
         elif self.fmt == "csv":
-            self._write_csv(batch, where, base)
+            written = self._write_csv(batch, where, base)
         else:
-            self._write_parquet(batch, where, base)
-        self.count += len(batch)
+            written = self._write_parquet(batch, where, base)
+        self.count += written
         self.seen[where] = base + len(batch)
 
-    def _write_json_lines(self, batch: list[Record], where: str, base: int) -> None:
+    def _write_json_lines(self, batch: list[Record], where: str, base: int) -> int:
         try:
             text = (",\n" if self.fmt == "json" else "\n").join(map(dumps, batch))
         except (TypeError, ValueError):
-            self._find_unwritable(batch, where, base)
-            raise
+            if self.on_unwritable is None:
+                self._find_unwritable(batch, where, base)
+                raise
+            batch, lines = self._writable_lines(batch, where, base)
+            if not batch:
+                return 0
+            text = (",\n" if self.fmt == "json" else "\n").join(lines)
         if self.fmt == "csv":  # union header: spool, convert on close
             for record in batch:
                 self._columns.update(dict.fromkeys(record))
             assert self._scratch is not None
             self._scratch.write(text.encode("utf-8") + b"\n")
-            return
+            return len(batch)
         data = text.encode(self.encoding)
         if self.fmt == "jsonl":
             self._out.write(data + b"\n")
         else:
             self._out.write((b",\n" if self.count else b"[\n") + data)
+        return len(batch)
+
+    def _writable_lines(self, batch: list[Record], where: str, base: int
+                        ) -> tuple[list[Record], list[str]]:
+        """The records of ``batch`` that encode, and their lines; the others go to
+        ``on_unwritable``."""
+        assert self.on_unwritable is not None
+        kept, lines = [], []
+        for offset, record in enumerate(batch, start=1):
+            try:
+                lines.append(dumps(record))
+            except (TypeError, ValueError) as exc:
+                self.on_unwritable(record, self.phrases.unwritable(
+                    self.target, base + offset, where, self.count + offset,
+                    f"cannot be written as JSON: {exc}"), base + offset, where)
+            else:
+                kept.append(record)
+        return kept, lines
 
     def _find_unwritable(self, batch: list[Record], where: str, base: int) -> None:
         for offset, record in enumerate(batch, start=1):
@@ -358,7 +502,7 @@ class RecordWriter:
             self._text = io.TextIOWrapper(self._out, encoding=self.encoding, newline="")
         return self._text
 
-    def _write_csv(self, batch: list[Record], where: str, base: int) -> None:
+    def _write_csv(self, batch: list[Record], where: str, base: int) -> int:
         if self._csv is None:
             self._columns = dict.fromkeys(batch[0])
             self._csv = csv.writer(self._text_out(), delimiter=self._csv_options.delimiter,
@@ -370,26 +514,55 @@ class RecordWriter:
         for offset, record in enumerate(batch, start=1):
             if record.keys() - known:
                 extra = ", ".join(sorted(map(str, record.keys() - known)))
-                raise self.phrases.unwritable(
+                error = self.phrases.unwritable(
                     self.target, base + offset, where, self.count + offset,
                     f"has fields the CSV header (from the first record) lacks: {extra}")
+                if self.on_unwritable is None:
+                    raise error
+                self.on_unwritable(record, error, base + offset, where)
+                continue
             rows.append([csv_cell(record.get(f)) for f in fields])
         self._csv.writerows(rows)
+        return len(rows)
 
-    def _write_parquet(self, batch: list[Record], where: str, base: int) -> None:
+    def _write_parquet(self, batch: list[Record], where: str, base: int) -> int:
         pq = _parquet()
         import pyarrow as pa
 
         try:
             table = pa.Table.from_pylist(batch, schema=self._schema)
         except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError) as exc:
-            raise self.phrases.error(
-                f"{self.target}: records {base + 1}-{base + len(batch)} ({where}) do not fit "
-                f"the parquet schema of the first batch: {exc}") from None
+            if self.on_unwritable is None:
+                raise self.phrases.error(
+                    f"{self.target}: records {base + 1}-{base + len(batch)} ({where}) do not "
+                    f"fit the parquet schema of the first batch: {exc}") from None
+            table = self._fitting_parquet(batch, where, base)
+            if table is None:
+                return 0
         if self._parquet is None:
             self._schema = table.schema
             self._parquet = pq.ParquetWriter(self._out, self._schema)
         self._parquet.write_table(table)
+        return table.num_rows
+
+    def _fitting_parquet(self, batch: list[Record], where: str, base: int) -> Any:
+        """The records of ``batch`` that fit the schema (the first record's, for the first
+        batch) as one table; the others go to ``on_unwritable``."""
+        import pyarrow as pa
+
+        assert self.on_unwritable is not None
+        schema, kept = self._schema, []
+        for offset, record in enumerate(batch, start=1):
+            try:
+                row = pa.Table.from_pylist([record], schema=schema)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError) as exc:
+                self.on_unwritable(record, self.phrases.unwritable(
+                    self.target, base + offset, where, self.count + offset,
+                    f"does not fit the parquet schema: {exc}"), base + offset, where)
+                continue
+            schema = schema or row.schema
+            kept.append(record)
+        return pa.Table.from_pylist(kept, schema=schema) if kept else None
 
     def close(self) -> None:
         """Finish the document (json's closing bracket, csv's spooled rows, parquet's

@@ -52,6 +52,8 @@ class Attempts:
             if events.info_on:
                 events.event("component.started", stage=comp.stage, component=alias,
                              attempt=attempt, executor=run.where(comp))
+            if run.observers is not None:
+                run.observers.component_started(info, alias, attempt)
             attempt_started = time.perf_counter()
             where: list[str | None] | None = [None] if events.info_on and not comp.is_async \
                 else None
@@ -64,7 +66,7 @@ class Attempts:
                 run.check_outcome(comp, value)
             except asyncio.CancelledError:
                 info.settle(alias, "cancelled")
-                self.ended(comp, "cancelled", started, records_in)
+                self.ended(comp, "cancelled", started, records_in, attempt)
                 raise
             except Exception as exc:
                 consequence = caused_by(exc, RunAborted)
@@ -75,13 +77,16 @@ class Attempts:
                     delay = backoff(run, attempt)
                     events.failed(comp, run.where(comp), attempt, attempt_started, exc,
                                   retrying=delay)
+                    if run.observers is not None:
+                        run.observers.component_retrying(info, alias, attempt, exc, delay)
                     await asyncio.sleep(delay)
                     attempt += 1
                     continue
                 events.failed(comp, run.where(comp), attempt, attempt_started, exc,
                               consequence=consequence)
                 info.settle(alias, "failed")
-                self.ended(comp, "cancelled" if consequence else "failed", started, records_in)
+                self.ended(comp, "cancelled" if consequence else "failed", started, records_in,
+                           attempt, exc)
                 raise ComponentError(alias, comp.stage, attempt, exc, comp.position) from exc
             now = time.perf_counter()
             run.timings[alias] = now - started
@@ -104,15 +109,16 @@ class Attempts:
                              records_out=records, records_rejected=rejected)
             if run.observers is not None:
                 run.observers.component_finished(info, alias, "succeeded", now - started,
-                                                 records_in, records)
+                                                 records_in, records, attempt)
             return value
 
     def ended(self, comp: PlannedComponent, status: str, started: float,
-              records_in: int) -> None:
+              records_in: int, attempt: int, error: BaseException | None = None) -> None:
         """A component failed or was cancelled: keep what it read, tell the observers."""
         if comp.stream_inputs:
             records_in += self.run.stream_records(comp)
-        self.run.ended(comp, status, time.perf_counter() - started, records_in, 0)
+        self.run.ended(comp, status, time.perf_counter() - started, records_in, 0,
+                       attempt=attempt, error=error)
 
     async def invoke(self, comp: PlannedComponent, args: list[Any], kwargs: dict[str, Any],
                      where: list[str | None] | None = None,

@@ -1,7 +1,7 @@
 """Precompute how a component's parameters are filled, then fill them per call.
 
-Order for each parameter: a bound option; the reserved names ``upstream`` and ``context``
-(and ``report`` for after-run components); the flow context; the parameter's default.
+Order for each parameter: a bound option; the reserved names ``upstream``, ``context`` and
+``state`` (and ``report`` for after-run components); the flow context; the parameter's default.
 ``**kwargs`` receives the rest of the context.
 """
 
@@ -17,15 +17,15 @@ from adf_core.data.conversion import ConversionError, check_choice, convert_opti
 from adf_core.errors import FlowDefinitionError, MissingInputError
 from adf_core.text import did_you_mean
 
-RESERVED = ("upstream", "context")
+RESERVED = ("upstream", "context", "state")
 #: Reserved for after-run components only: the run report (elsewhere a context key).
 REPORT = "report"
 _RESERVED_AFTER_RUN = (*RESERVED, REPORT)
 
 
 def reserved_names(after_run: bool) -> tuple[str, ...]:
-    """The parameters the engine fills itself, never options: ``upstream`` and ``context``,
-    and ``report`` for an after-run component."""
+    """The parameters the engine fills itself, never options: ``upstream``, ``context`` and
+    ``state``, and ``report`` for an after-run component."""
     return _RESERVED_AFTER_RUN if after_run else RESERVED
 _REQUIRED = inspect.Parameter.empty
 
@@ -34,7 +34,7 @@ class Binding:
     """The argument plan of one component instance."""
 
     __slots__ = ("adapters", "alias", "constants", "lookups", "names", "position", "positional",
-                 "var_keyword", "wants_context", "wants_report", "wants_upstream")
+                 "var_keyword", "wants_context", "wants_report", "wants_state", "wants_upstream")
 
     def __init__(self, alias: str, position: str, signature: inspect.Signature,
                  options: Mapping[str, Any], fixed: frozenset[str] = frozenset(),
@@ -52,6 +52,7 @@ class Binding:
         self.wants_upstream = False
         self.wants_context = False
         self.wants_report = False
+        self.wants_state = False
         #: parameter -> conversion its annotation asks for (Arrow or dicts, DESIGN 13)
         self.adapters: dict[str, Any] = {}
         for name, param in params.items():
@@ -63,7 +64,9 @@ class Binding:
                     self.positional.append((name, "const", value))
                 else:
                     self.constants[name] = value
-            elif name in RESERVED:
+            elif name == "state" and param.kind is not param.POSITIONAL_ONLY:
+                self.wants_state = True  # see adf_core.engine.saved_state
+            elif name in RESERVED and name != "state":
                 if param.kind is param.POSITIONAL_ONLY:
                     self.positional.append((name, name, None))
                 elif name == "upstream":
@@ -87,8 +90,11 @@ class Binding:
                 self.constants[name] = value
 
     def bind(self, ctx: Mapping[str, Any], upstream: dict[str, Any],
-             report: Mapping[str, Any] | None = None) -> tuple[list[Any], dict[str, Any]]:
+             report: Mapping[str, Any] | None = None, state: dict[str, Any] | None = None
+             ) -> tuple[list[Any], dict[str, Any]]:
         kwargs = dict(self.constants) if self.constants else {}
+        if self.wants_state and state is not None:
+            kwargs["state"] = state
         if self.wants_report:
             kwargs[REPORT] = report
         for name, default in self.lookups:

@@ -46,7 +46,11 @@ class DataFlow:
       each run (without it they are kept in ``FlowResult.dead_letters``);
     - ``strict`` (False) data warnings (``adf_core.warn``, unread ``split`` groups) are errors;
     - ``batch_format`` (``ADF_BATCH_FORMAT`` or "arrow") how the built-in components move
-      batches: "arrow" (columnar, when pyarrow is installed) or "records" (lists of dicts).
+      batches: "arrow" (columnar, when pyarrow is installed) or "records" (lists of dicts);
+    - ``name`` (None) the pipeline's name, the key of the state its components keep between
+      runs (required when a component takes ``state``);
+    - ``state`` (None) the URL of the state store (``sqlite:///...``, ``postgresql+psycopg://``);
+      None: ``ADF_STATE``, else ``sqlite:///.adf/state.db`` under the working directory.
     """
 
     def __init__(
@@ -67,6 +71,8 @@ class DataFlow:
         dead_letter: str | os.PathLike[str] | None = None,
         strict: bool = False,
         batch_format: str | None = None,
+        name: str | None = None,
+        state: str | None = None,
     ) -> None:
         _check_positive("max_concurrency", max_concurrency)
         _check_positive("max_threads", max_threads)
@@ -75,10 +81,10 @@ class DataFlow:
             raise FlowDefinitionError(f"retries must be an integer >= 0, got {retries!r}")
         if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
             raise FlowDefinitionError(f"timeout must be a number of seconds > 0, got {timeout!r}")
-        for name, value in (("thread_grace", thread_grace), ("retry_delay", retry_delay)):
+        for setting, value in (("thread_grace", thread_grace), ("retry_delay", retry_delay)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise FlowDefinitionError(
-                    f"{name} must be a number of seconds >= 0, got {value!r}")
+                    f"{setting} must be a number of seconds >= 0, got {value!r}")
         if dead_letter is not None and not isinstance(dead_letter, str | os.PathLike):
             raise FlowDefinitionError(f"dead_letter must be a file path, got {dead_letter!r}")
         if on_error is None:
@@ -98,7 +104,9 @@ class DataFlow:
             buffer_size=buffer_size, executor_address=executor_address,
             thread_grace=thread_grace, retry_delay=retry_delay, on_error=on_error,
             max_errors=max_errors, dead_letter=os.fspath(dead_letter) if dead_letter else None,
-            strict=strict, batch_format=batch_format)
+            strict=strict, batch_format=batch_format, name=name, state=state)
+        if state is not None and (not isinstance(state, str) or not state.strip()):
+            raise FlowDefinitionError(f"state must be a database URL, got {state!r}")
         self.tree: Sequence = normalize(definition)
         self.plan: Plan = compile_plan(self.tree, self.defaults)
         place_components(self.plan)

@@ -8,6 +8,7 @@ says so. A component cannot leave the process when it:
 
 - streams (a generator) or reads a stream: streams stay in this process;
 - joins a commit group (``commit_group`` coordinates the destinations of a stage here);
+- keeps ``state`` (changes made to it in another process would never be saved);
 - does not pickle (the executor's own ``check_component``).
 
 Async components run on the event loop whatever the executor; after-run components run here.
@@ -78,6 +79,9 @@ def _must_stay(component: PlannedComponent) -> str | None:
         return "it streams (a generator), and streams stay in this process"
     if component.in_process:
         return "it is declared in_process"
+    if component.keeps_state:
+        return ("it keeps state between runs, and changes made to `state` in another process "
+                "would be lost")
     if joins_commit_group(component.fn):
         return ("it joins a commit group (commit_group), which coordinates the destinations "
                 "of a stage inside this process")

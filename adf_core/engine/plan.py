@@ -23,6 +23,7 @@ from adf_core.engine.definition import (
 from adf_core.engine.executors.pool import FlowThreads
 from adf_core.engine.markers import declares_routes, is_in_process
 from adf_core.engine.rejects import check_max_errors, check_policy
+from adf_core.engine.saved_state import check_named, keeps_state
 from adf_core.errors import FlowDefinitionError
 
 
@@ -44,6 +45,10 @@ class Defaults:
     dead_letter: str | None = None
     strict: bool = False
     batch_format: str | None = None  # "arrow" | "records"; None: ADF_BATCH_FORMAT or "arrow"
+    #: the pipeline's name: the key of its saved state
+    name: str | None = None
+    #: the state store's URL (None: ``ADF_STATE``, else the default, when the run starts)
+    state: str | None = None
 
 
 @dataclass(eq=False)
@@ -79,6 +84,8 @@ class PlannedComponent:
     executor_note: str | None = None
     #: the executor was set for this component (``step(executor=...)``), not by the flow
     executor_explicit: bool = False
+    #: receives its saved ``state`` (it takes ``state``, and its ``state_when`` option is set)
+    keeps_state: bool = field(init=False, default=False)
     #: whether any argument may be a dataset worth counting as records in
     counts_inputs: bool = field(init=False, default=False)
 
@@ -100,6 +107,7 @@ class PlannedComponent:
         binding = self.binding
         self.counts_inputs = bool(binding.wants_upstream or binding.lookups
                                   or binding.positional)
+        self.keeps_state = keeps_state(self.fn, self.options, binding.wants_state)
 
     @property
     def is_async(self) -> bool:
@@ -128,6 +136,10 @@ class Plan:
     after_run: list[PlannedComponent] = field(default_factory=list)
     #: the canonical expression of the whole definition, after-run components included
     expression: str = ""
+    #: the aliases that keep state between runs (``adf_core.engine.saved_state``)
+    state_aliases: list[str] = field(default_factory=list)
+    #: the destinations (components of the last stage)
+    destinations: tuple[str, ...] = ()
 
 
 def compile_plan(definition: Sequence, defaults: Defaults) -> Plan:
@@ -150,7 +162,12 @@ def compile_plan(definition: Sequence, defaults: Defaults) -> Plan:
         after_run.append(component)
     _plan_streams(root)
     peers, stage_members = _stage_peers(root, components)
-    return Plan(root=root, components=components, defaults=defaults,
+    state_aliases = [c.alias for c in components if c.keeps_state and not c.after_run]
+    check_named(defaults.name, state_aliases)
+    return Plan(state_aliases=state_aliases,
+                destinations=tuple(leaf.alias for leaf in last_leaves(root))
+                if root.children else (),
+                root=root, components=components, defaults=defaults,
                 by_alias={c.alias: c for c in components}, peers=peers,
                 stage_members=stage_members,
                 has_streams=any(c.streaming for c in components),

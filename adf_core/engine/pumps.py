@@ -99,6 +99,8 @@ class Pumps:
             on_loop = comp.is_async and run.plan.by_alias[consumer].is_async
             kind = LoopChannel if on_loop else Channel
             stream.channels[consumer] = kind(run.loop, comp.buffer_size, consumer)
+        if comp.stream_inputs and comp.subscribers and run.info.acks.continuous:
+            stream.marks = run.info.acks.mark  # acknowledgements pass through a transform
         run.streams[comp.alias] = stream
         assert run.tg is not None
         run.tg.create_task(self.pump(comp, stream, args, kwargs, ctx))
@@ -129,6 +131,8 @@ class Pumps:
             if events.info_on:
                 events.event("component.started", stage=comp.stage, component=alias,
                              attempt=attempt, executor=run.where(comp))
+            if run.observers is not None:
+                run.observers.component_started(run.info, alias, attempt)
             state = _Attempt()
             token = set_reporter(alias)  # reject() and warn() know who calls, on the loop or
             try:                         # in the generator's thread (it copies the context)
@@ -142,7 +146,7 @@ class Pumps:
                 for channel in channels:
                     channel.finish(exc)
                 run.info.settle(alias, "cancelled")
-                self.ended(comp, "cancelled", started, records_in, stream)
+                self.ended(comp, "cancelled", started, records_in, stream, attempt)
                 raise
             except Exception as exc:
                 consequence = caused_by(exc, RunAborted)
@@ -154,6 +158,8 @@ class Pumps:
                     delay = backoff(run, attempt)
                     events.failed(comp, run.where(comp), attempt, attempt_started, exc,
                                   retrying=delay)
+                    if run.observers is not None:
+                        run.observers.component_retrying(run.info, alias, attempt, exc, delay)
                     await asyncio.sleep(delay)
                     attempt += 1
                     continue
@@ -163,9 +169,11 @@ class Pumps:
                 events.failed(comp, run.where(comp), attempt, attempt_started, exc,
                               consequence=consequence)
                 self.ended(comp, "cancelled" if consequence else "failed", started, records_in,
-                           stream)
+                           stream, attempt, exc)
                 raise ComponentError(alias, comp.stage, attempt, exc, comp.position) from exc
             else:
+                if run.info.states is not None:  # its state is final before its end is told
+                    run.info.states.done.add(alias)
                 for channel in channels:
                     channel.finish()
             finally:
@@ -190,7 +198,7 @@ class Pumps:
             run.ended_as[alias] = "cancelled"
             if run.observers is not None:
                 run.observers.component_finished(run.info, alias, "cancelled", now - started,
-                                                 records_in, stream.records)
+                                                 records_in, stream.records, attempt)
             return
         if events.info_on:
             events.event("component.finished", stage=comp.stage, component=alias,
@@ -202,13 +210,14 @@ class Pumps:
                          records_rejected=rejected, items=stream.items)
         if run.observers is not None:
             run.observers.component_finished(run.info, alias, "succeeded", now - started,
-                                             records_in, stream.records)
+                                             records_in, stream.records, attempt)
 
     def ended(self, comp: PlannedComponent, status: str, started: float, records_in: int,
-              stream: Stream) -> None:
+              stream: Stream, attempt: int, error: BaseException | None = None) -> None:
         if comp.stream_inputs:
             records_in += self.run.stream_records(comp)
-        self.run.ended(comp, status, time.perf_counter() - started, records_in, stream.records)
+        self.run.ended(comp, status, time.perf_counter() - started, records_in, stream.records,
+                       attempt=attempt, error=error)
 
     async def pump_sync(self, comp: PlannedComponent, stream: Stream,
                         channels: list[AnyChannel], sink: list[Any] | None, args: list[Any],

@@ -219,6 +219,7 @@ class RunRejects:
         self.written: Path | None = None
         self._file: contextlib.ExitStack | None = None
         self._tmp: tuple[Path, IO[bytes]] | None = None
+        self._checkpointed = 0  # dead letters in the file at the last checkpoint
         #: ``alias -> records it read so far`` (its records in; a source: what it produced
         #: plus what it rejected), for fractional budgets; set by the run.
         self.records_read: Callable[[str, int | None], int] = lambda alias, produced: \
@@ -314,6 +315,30 @@ class RunRejects:
             raise FlowError(f"cannot write the dead-letter file {str(target)!r}: "
                             f"{exc.strerror or exc}") from None
         self._file = stack
+
+    def checkpoint(self) -> None:
+        """Write the dead letters so far to the dead-letter file now (a continuous run: a
+        source acknowledges a dead-lettered message only once it is there, so a kill loses
+        none); the file is written whole again at the end of the run."""
+        if self._tmp is None or self.path is None:
+            return
+        total = self.total()
+        if total == self._checkpointed:
+            return
+        with temporary_file(self.path, f"{self.run_id}-c{total}") as (tmp, out):
+            for alias in self.policies:
+                slot = self.slots.get(alias)
+                if slot is None or slot.spool is None:
+                    continue
+                with slot.lock:
+                    end = slot.spool.tell()
+                    slot.spool.seek(0)
+                    out.write(slot.spool.read(end))
+                    slot.spool.seek(end)
+            out.flush()
+            os.fsync(out.fileno())
+            publish(tmp, self.path)
+        self._checkpointed = total
 
     def write(self) -> Path | None:
         """Write every dead letter, in definition order, and rename the file into place."""

@@ -34,10 +34,27 @@ class RunInfo:
     rejects: Any = field(default=None, compare=False)
     #: the run's data warnings (``adf_core.engine.data_warnings.RunWarnings``), for ``warn()``
     warnings: Any = field(default=None, compare=False)
+    #: the saved states of the run's components (``adf_core.engine.saved_state.RunStates``)
+    states: Any = field(default=None, compare=False)
+    #: the run's acknowledgements (``adf_core.engine.acks.AckBook``), for ``adf_core.acks``
+    acks: Any = field(default=None, compare=False)
+    #: hides the run's secrets (URL passwords, secret options, credential headers, secret
+    #: params) in a text: what an observer applies before anything leaves the process
+    redact: Callable[[str], str] = field(default=lambda text: text, compare=False)
+    #: alias -> what an observer may know of a component, see ``component()``
+    describe: Callable[[str], dict[str, Any]] = field(default=lambda alias: {}, compare=False)
+
+    def component(self, alias: str) -> dict[str, Any]:
+        """What observers may know of a component: ``name`` (registered or callable),
+        ``kind`` (source, transform, destination or after_run), ``stage``, ``executor`` and
+        its ``options`` with every secret masked. Empty for an unknown alias."""
+        return self.describe(alias)
 
     def settle(self, alias: str, status: str) -> None:
         """Record a status that a waiting commit gate must see, and wake the gates."""
         self.statuses[alias] = status
+        if self.acks is not None and self.acks.pending:
+            self.acks.settle()
         if self.gates:
             with self.changed:
                 self.changed.notify_all()

@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from adf_core.engine.acks import AckBook
 from adf_core.engine.counting import records_out
 from adf_core.engine.data_warnings import RunWarnings, check_routes
 from adf_core.engine.events import RunEvents
@@ -17,7 +18,7 @@ from adf_core.engine.rejects import RunRejects
 from adf_core.engine.run_info import RunInfo
 from adf_core.engine.streams import Stream
 from adf_core.observe.lifecycle import Observers
-from adf_core.observe.secrets import Redactor
+from adf_core.observe.secrets import MASK, Redactor
 
 
 class RunState:
@@ -59,7 +60,19 @@ class RunState:
         self.info = RunInfo(run_id=run_id, flow=plan.expression, started_at=time.time(),
                             peers=plan.peers, can_start=self.can_start,
                             progress=self.progress, rejects=self.rejects,
-                            warnings=self.warnings)
+                            warnings=self.warnings, states=_states(plan, run_id),
+                            acks=AckBook(self), redact=self.redact,
+                            describe=self.describe)
+        if self.info.states is not None:
+            self.info.states.statuses = self.info.statuses
+
+    def state_of(self, comp: PlannedComponent) -> dict[str, Any] | None:
+        """The ``state`` a component receives: its own saved state, when it keeps state."""
+        states = self.info.states
+        if states is None or not comp.keeps_state:
+            return None
+        found: dict[str, Any] = states.of(comp.alias)
+        return found
 
     @property
     def redactor(self) -> Redactor:
@@ -77,6 +90,22 @@ class RunState:
             self._redactor = redactor
         return self._redactor
 
+    def redact(self, text: str) -> str:
+        """``text`` with the run's secrets hidden (``RunInfo.redact``, for observers)."""
+        return self.redactor.text(text)
+
+    def describe(self, alias: str) -> dict[str, Any]:
+        """A component as observers may see it (``RunInfo.component``): secrets masked."""
+        comp = self.plan.by_alias.get(alias)
+        if comp is None:
+            return {}
+        redactor = self.redactor
+        secret = declared_secrets(comp.fn)
+        options = {key: MASK if key in secret and value not in (None, "")
+                   else redactor.value(key, value) for key, value in comp.options.items()}
+        return {"name": comp.name, "kind": "after_run" if comp.after_run else comp.kind,
+                "stage": comp.stage, "executor": self.where(comp), "options": options}
+
     def progress(self) -> dict[str, int]:
         """Records each streaming component has produced so far."""
         return {alias: stream.records for alias, stream in list(self.streams.items())}
@@ -88,7 +117,8 @@ class RunState:
         return self.plan.threads.busy() < self.defaults.max_threads
 
     def ended(self, comp: PlannedComponent, status: str, seconds: float, records_in: int,
-              records_out: int, reported_rejected: int = 0) -> None:
+              records_out: int, reported_rejected: int = 0, attempt: int = 1,
+              error: BaseException | None = None) -> None:
         """A component ended (``succeeded``, ``failed`` or ``cancelled``): keep its records
         (the bad records it rejected through ``reject()`` added to any it reported itself)
         and tell the observers."""
@@ -100,7 +130,7 @@ class RunState:
         observers = self.observers
         if observers is not None:
             observers.component_finished(self.info, comp.alias, status, seconds, records_in,
-                                         records_out)
+                                         records_out, attempt, error)
 
     def stream_records(self, comp: PlannedComponent) -> int:
         """The records a stream reader has taken from its streams so far."""
@@ -137,3 +167,16 @@ class RunState:
     def where(comp: PlannedComponent) -> str:
         """Where a component runs, as events name it: ``loop`` or its executor."""
         return "loop" if comp.is_async else comp.executor
+
+
+def _states(plan: Plan, run_id: str) -> Any:
+    """The saved states of this run, when a component keeps state (loaded when it starts)."""
+    if not plan.state_aliases or plan.defaults.name is None:
+        return None
+    from adf_core.data.state_store import store_url
+    from adf_core.engine.saved_state import RunStates
+
+    states = RunStates(plan.defaults.name, store_url(plan.defaults.state), plan.state_aliases,
+                       run_id)
+    states.destinations = plan.destinations
+    return states

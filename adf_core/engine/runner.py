@@ -65,6 +65,9 @@ class _Scheduler:
         for index, child in enumerate(root.children, start=1):
             if run.events.info_on:
                 run.events.event("stage.started", stage=index)
+            if run.observers is not None:
+                run.observers.stage_started(run.info, index, tuple(
+                    c.alias for c in run.plan.components if c.stage == index and not c.after_run))
             if not isinstance(child, Leaf):
                 for alias in run.plan.stage_members[index - 1]:
                     statuses[alias] = "pending"
@@ -140,7 +143,7 @@ class _Scheduler:
         run = self.run
         pumps = self.pumps
         try:
-            args, kwargs = comp.binding.bind(ctx, upstream)
+            args, kwargs = comp.binding.bind(ctx, upstream, None, run.state_of(comp))
         except MissingInputError as exc:
             run.info.settle(comp.alias, "failed")
             run.events.failed(comp, run.where(comp), 0, time.perf_counter(), exc)
@@ -201,6 +204,8 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
         try:
             # a dead-letter path that cannot be written fails the run before anything runs
             rejects.open()
+            if run.info.states is not None:
+                await asyncio.to_thread(run.info.states.load)
             try:
                 async with TaskGroup() as tg:
                     run.tg = tg
@@ -216,6 +221,8 @@ async def execute(plan: Plan, params: Mapping[str, Any] | None, run_id: str | No
         except (Exception, asyncio.CancelledError) as exc:
             failure = exc
         failure = finish_rejects(rejects, failure)
+        if failure is None and run.info.states is not None:
+            failure = await save_states(run)
         # The report's error line is hidden by the run's redactor before an after-run
         # component (a webhook) or an observer sees it.
         report = build_report(run, "failed" if failure is not None else "succeeded", failure,
@@ -262,6 +269,9 @@ async def _after_run(scheduler: _Scheduler, report: Mapping[str, Any]) -> list[C
     run = scheduler.run
     if run.events.info_on:
         run.events.event("stage.started", stage=run.plan.after_run[0].stage, after_run=True)
+    if run.observers is not None:
+        run.observers.stage_started(run.info, run.plan.after_run[0].stage,
+                                    tuple(comp.alias for comp in run.plan.after_run))
 
     async def one(comp: PlannedComponent) -> ComponentError | None:
         try:
@@ -270,7 +280,7 @@ async def _after_run(scheduler: _Scheduler, report: Mapping[str, Any]) -> list[C
         except MissingInputError as exc:
             run.info.settle(comp.alias, "failed")
             run.events.failed(comp, run.where(comp), 0, time.perf_counter(), exc)
-            run.ended(comp, "failed", 0.0, 0, 0)
+            run.ended(comp, "failed", 0.0, 0, 0, attempt=0, error=exc)
             return ComponentError(comp.alias, comp.stage, 0, exc, comp.position)
         try:
             if comp.streaming:
@@ -286,6 +296,19 @@ async def _after_run(scheduler: _Scheduler, report: Mapping[str, Any]) -> list[C
         return [error for error in found if error is not None]
 
     return await asyncio.get_running_loop().create_task(all_of_them())
+
+
+async def save_states(run: RunState) -> BaseException | None:
+    """Save the components' states once every destination committed; a store that cannot
+    be written fails the run (the data is committed: the next run reads it again)."""
+    from adf_core.data.state_store import StateStoreError
+
+    try:
+        await asyncio.to_thread(run.info.states.save)
+    except StateStoreError as exc:
+        return FlowError(f"{exc}; the data of this run was committed, the next run reads it "
+                         "again")
+    return None
 
 
 def finish_rejects(rejects: RunRejects, failure: BaseException | None

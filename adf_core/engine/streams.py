@@ -231,6 +231,32 @@ class Channel(_ChannelBase):
                 finally:
                     self._sync_getters -= 1
 
+    def get_within(self, timeout: float) -> tuple[bool, Any]:
+        """``(True, item)``, or ``(False, None)`` when nothing came within ``timeout``
+        seconds; StopIteration at the end of the stream (a thread's micro-batches)."""
+        with self._lock:
+            if not self._items and not (self._done or self._closed):
+                self._sync_getters += 1
+                try:
+                    self._not_empty.wait(timeout)
+                finally:
+                    self._sync_getters -= 1
+            if self._items:
+                item = self._items.popleft()
+                self.read += 1
+                self.records += len(item) if type(item) is list else item_records(item)
+                self._after_get()
+                return True, item
+            if self._done or self._closed:
+                self._raise_end(StopIteration)
+            return False, None
+
+    def nudge(self) -> None:
+        """Wake a consumer thread waiting in ``get_within`` (it returns nothing early)."""
+        with self._lock:
+            if self._sync_getters:
+                self._not_empty.notify_all()
+
     def _wake_all(self) -> None:  # lock held
         for fut in (self._getter, self._putter):
             if fut is not None:
@@ -291,6 +317,10 @@ class SyncReader(Iterator[Any]):
     def __next__(self) -> Any:
         return self._get()
 
+    def get_within(self, timeout: float) -> tuple[bool, Any]:
+        """The next item if one comes within ``timeout`` seconds (see ``Channel``)."""
+        return self._channel.get_within(timeout)  # type: ignore[union-attr]
+
     def __repr__(self) -> str:
         return f"<stream reader for {self._channel.consumer!r}>"
 
@@ -301,7 +331,7 @@ class Stream:
     Consumers never see this object: each planned consumer receives its own reader.
     """
 
-    __slots__ = ("alias", "channels", "cut", "items", "records")
+    __slots__ = ("alias", "channels", "cut", "items", "marks", "records")
 
     def __init__(self, alias: str) -> None:
         self.alias = alias
@@ -309,12 +339,17 @@ class Stream:
         self.items = 0
         self.records = 0
         self.cut = False  # it stopped early because every reader had gone
+        #: a streaming transform of a continuous run: ``marks(alias, items)`` at each item,
+        #: so that acknowledgements pass through it (``adf_core.engine.acks``)
+        self.marks: Any = None
 
     def count(self, item: Any) -> None:
         """One more item produced (a batch counts its records: a list its length, a columnar
         batch its ``num_rows``)."""
         self.items += 1
         self.records += len(item) if type(item) is list else item_records(item)
+        if self.marks is not None:
+            self.marks(self.alias, self.items)
 
     def reader_for(self, consumer: str, is_async: bool) -> AsyncReader | SyncReader:
         channel = self.channels[consumer]

@@ -32,18 +32,43 @@ def adf_executors() -> dict[str, Callable[..., Any]]:  # type: ignore[empty-body
 
 
 # Lifecycle hooks: observers of a run (DESIGN 16). An observer that raises is logged and never
-# fails the run; with no observer registered, the engine does no work for them.
+# fails the run; with no observer registered, the engine does no work for them. An
+# implementation names only the arguments it wants (pluggy passes those), so an observer
+# written before an argument was added keeps working.
 
 
 @hookspec
 def adf_run_started(run: Any) -> None:
-    """A run started; ``run`` is its ``adf_core.RunInfo`` (``run_id``, ``flow``, ...)."""
+    """A run started; ``run`` is its ``adf_core.RunInfo`` (``run_id``, ``flow``,
+    ``component(alias)``, ``redact(text)``, ...)."""
+
+
+@hookspec
+def adf_stage_started(run: Any, stage: int, aliases: tuple[str, ...]) -> None:
+    """Top-level stage ``stage`` (from 1) started; ``aliases`` are all its components. With
+    streams, a stage starts while the stage before it still produces its stream. The
+    after-run components are a stage of their own, numbered after the last."""
+
+
+@hookspec
+def adf_component_started(run: Any, alias: str, attempt: int) -> None:
+    """Attempt ``attempt`` (from 1) of a component started."""
+
+
+@hookspec
+def adf_component_retrying(run: Any, alias: str, attempt: int, error: BaseException,
+                           delay: float) -> None:
+    """Attempt ``attempt`` failed with ``error``; the next one starts in ``delay`` seconds.
+    Before exporting the error's text, pass it through ``run.redact``."""
 
 
 @hookspec
 def adf_component_finished(run: Any, alias: str, status: str, seconds: float,
-                           records_in: int, records_out: int) -> None:
-    """A component ended: ``status`` is ``succeeded``, ``failed`` or ``cancelled``."""
+                           records_in: int, records_out: int, attempt: int,
+                           error: BaseException | None) -> None:
+    """A component ended: ``status`` is ``succeeded``, ``failed`` or ``cancelled``;
+    ``seconds`` covers all its attempts, ``attempt`` is the last one, ``error`` what it
+    failed with (None otherwise; pass its text through ``run.redact`` before exporting it)."""
 
 
 @hookspec

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 
 GROUP = "adf"
 HOOKS = ("adf_sources", "adf_transforms", "adf_destinations", "adf_executors",
-         "adf_run_started", "adf_component_finished", "adf_run_finished")
+         "adf_run_started", "adf_stage_started", "adf_component_started",
+         "adf_component_retrying", "adf_component_finished", "adf_run_finished")
 
 
 class PluginError(FlowError):

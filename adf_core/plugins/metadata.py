@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 from adf_core.engine.markers import AFTER_RUN, IN_PROCESS, ROUTES, SECRETS, is_after_run, marked
+from adf_core.engine.saved_state import STATE_WHEN
 from adf_core.observe.secrets import is_secret_name
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,6 +58,8 @@ class ComponentMeta:
     returns: tuple[str, ...] | None = None
     #: returns records routed into context keys: keys no later component reads are reported
     routes: bool = False
+    #: the option that turns on the saved ``state`` (None: taking ``state`` is enough)
+    state_when: str | None = None
 
 
 _NOTHING_DECLARED = ComponentMeta()
@@ -108,6 +111,7 @@ def component(
     probe: Callable[..., Any] | None = None,
     returns: Iterable[str] | None = None,
     routes: bool = False,
+    state_when: str | None = None,
 ) -> Callable[[F], F]: ...
 def component(
     fn: Any = None,
@@ -122,6 +126,7 @@ def component(
     probe: Callable[..., Any] | None = None,
     returns: Iterable[str] | None = None,
     routes: bool = False,
+    state_when: str | None = None,
 ) -> Any:
     """Attach metadata to a component: ``@component`` or ``@component(description=...)``.
 
@@ -135,8 +140,10 @@ def component(
     are run by ``adf run --dry-run`` and ``--check`` (see :mod:`adf_core.plugins.checks`);
     ``returns`` names the context keys a returned dict holds (what later stages may read; by
     default the return annotation tells); ``routes=True`` says the returned keys are groups of
-    records (``split``): a group no later component reads is a data warning. The callable
-    itself is returned unchanged.
+    records (``split``): a group no later component reads is a data warning.
+    ``state_when="OPTION"``: the component's ``state`` parameter is filled (and the flow needs
+    a name) only when that option is set, e.g. ``incremental``. The callable itself is
+    returned unchanged.
     """
     checks = (check,) if callable(check) else tuple(check)
     if isinstance(returns, str):
@@ -155,7 +162,8 @@ def component(
             check=(*before.check, *checks),
             probe=probe if probe is not None else before.probe,
             returns=tuple(returns) if returns is not None else before.returns,
-            routes=before.routes or bool(routes))
+            routes=before.routes or bool(routes),
+            state_when=state_when or before.state_when)
         try:
             setattr(target, ATTRIBUTE, meta)
             if after_run:
@@ -164,6 +172,8 @@ def component(
                 setattr(target, IN_PROCESS, True)
             if routes:
                 setattr(target, ROUTES, True)
+            if meta.state_when:
+                setattr(target, STATE_WHEN, meta.state_when)
             if meta.secrets:
                 setattr(target, SECRETS, meta.secrets)
         except (AttributeError, TypeError):

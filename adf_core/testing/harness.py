@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from adf_core.plugins.registry import Registry
 
 PluginLike = ModuleType | str | object
-BUILTIN_DISTRIBUTION = "async-data-flow"
+BUILTIN_DISTRIBUTION = "adf-core"
 
 
 def load_module(plugin: PluginLike) -> Any:

@@ -22,8 +22,8 @@ ALLOWED = {
 #: ``__version__``; the package is imported before any of its modules anyway).
 LEAVES = {"errors", "text"}
 #: The facade (``adf_core/__init__``) and the thin re-export modules kept for plugin authors.
-FACADE = {"__init__", "records", "commit", "registry", "hookspecs", "streams", "executors",
-          "checks", "rejects"}
+FACADE = {"__init__", "acks", "records", "commit", "registry", "hookspecs", "streams", "executors",
+          "checks", "rejects", "state"}
 
 
 def module_name(path: Path) -> str:

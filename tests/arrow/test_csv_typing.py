@@ -72,3 +72,42 @@ def _kinds_resolver():
     from adf_core.engine.expression import default_resolver
 
     return lambda name, kind: kinds if name == "kinds" else default_resolver(name, kind)
+
+
+# Columns whose cells all could start a number: a space makes a cell text without a
+# regular expression, and the other cells still decide whether the column is mixed.
+ONE_COLUMN = {
+    "date-times": (["2026-11-01 00:00:00", "2026-11-02 13:45:00", ""], str),
+    "clock and numbers": (["10:30", "5", "11:45"], None),        # mixed: records
+    "spaced and float": (["1 2", "2.5", ""], None),              # mixed: records
+    "float and spaced": (["", "2.5", "1 2"], None),              # mixed: records
+    "spaced after dates": (["2026-11-01", "2026-11-02 10:00"], str),
+    "spaced numbers": (["1 2", "3 4", "+ 5"], str),              # text
+    "signed floats": (["-1.5", "+2.", "-.5"], float),
+    "whole floats": (["3.0", "-0.0", "14285.71"], float),
+}
+
+
+@pytest.mark.parametrize("name", list(ONE_COLUMN))
+def test_a_column_of_number_like_cells_reads_as_the_dict_reader_reads_it(
+        tmp_path: Path, name: str) -> None:
+    cells, kind = ONE_COLUMN[name]
+    path = tmp_path / "one.csv"
+    path.write_text("value,n\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells)),
+                    encoding="utf-8")
+    got, batches = {}, {}
+    for fmt in ("arrow", "records"):
+        flow = DataFlow.parse("src=file | collect", resolver=_resolver(),
+                              options={"src": {"path": str(path)}}, batch_format=fmt)
+        got[fmt] = flow.run().outputs["collect"]["rows"]
+        flow = DataFlow.parse("src=file | kinds", resolver=_kinds_resolver(),
+                              options={"src": {"path": str(path)}}, batch_format=fmt)
+        batches[fmt] = flow.run().outputs["kinds"]["kinds"]
+    assert got["arrow"] == got["records"]
+    assert [type(r["value"]) for r in got["arrow"]] == [type(r["value"]) for r in
+                                                         got["records"]]
+    if kind is None:  # one Arrow column cannot hold it: the batch is records
+        assert batches["arrow"] == ["list"]
+    else:
+        assert batches["arrow"] == ["RecordBatch"]
+        assert {type(r["value"]) for r in got["arrow"] if r["value"] is not None} == {kind}

@@ -18,7 +18,7 @@ MINIMUM = {
 
 def builtin_registry() -> Registry:
     points = [ep for ep in entry_points(group="adf")
-              if ep.dist is not None and ep.dist.metadata["Name"] == "async-data-flow"]
+              if ep.dist is not None and ep.dist.metadata["Name"] == "adf-core"]
     pm = PluginManager()
     load_plugins(pm, points, environ={})
     assert all(r.status == "loaded" for r in pm.records().values()), pm.records()
@@ -32,6 +32,6 @@ def test_the_minimum_set_is_registered_with_metadata() -> None:
     for entry in registry.components():
         info = entry.info()
         assert info.description, f"{entry.name} ({entry.kind}) has no description"
-        assert entry.dist == "async-data-flow"
+        assert entry.dist == "adf-core"
         for option in info.options:
             assert option.type, f"{entry.name}.{option.name} has no annotation"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from adf_core import ComponentError, DataFlow, component
+from adf_core import ComponentError, DataFlow, component, hookimpl
 
 
 def rows() -> list[dict[str, int]]:
@@ -93,3 +93,97 @@ def test_without_a_lifecycle_hook_the_engine_gets_no_observer(pm: Any) -> None:
 
     with observing(pm):  # the basic sample plugin: components only
         assert seams.observers("r") == []
+
+
+class _Detailed:
+    """An observer of every lifecycle hook, the newer arguments included."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.described: dict[str, Any] = {}
+        self.redacted: list[str] = []
+
+    @hookimpl
+    def adf_stage_started(self, run: Any, stage: int, aliases: tuple[str, ...]) -> None:
+        self.calls.append(("stage", stage, aliases))
+
+    @hookimpl
+    def adf_component_started(self, run: Any, alias: str, attempt: int) -> None:
+        self.calls.append(("started", alias, attempt))
+        self.described[alias] = run.component(alias)
+
+    @hookimpl
+    def adf_component_retrying(self, run: Any, alias: str, attempt: int, error: BaseException,
+                               delay: float) -> None:
+        assert delay >= 0
+        self.calls.append(("retrying", alias, attempt, type(error).__name__))
+        self.redacted.append(run.redact(str(error)))
+
+    @hookimpl
+    def adf_component_finished(self, run: Any, alias: str, status: str, attempt: int,
+                               error: BaseException | None) -> None:
+        self.calls.append(("finished", alias, status, attempt,
+                           None if error is None else type(error).__name__))
+        if error is not None:
+            self.redacted.append(run.redact(str(error)))
+
+
+def test_stages_attempts_retries_and_errors_are_observed_with_secrets_hidden(
+        observer: Any) -> None:
+    """The newer hooks in order, with attempts and errors; an implementation that names only
+    the older arguments (the sample observer) keeps working beside them; what an observer
+    reads of the run has its secrets hidden."""
+    from adf_core import step
+    from adf_core.plugins import PluginManager, observing
+
+    password = "hunter2-pw"
+    tries: list[int] = []
+
+    @component(secrets=["api_key"])
+    def flaky(rows: list[dict[str, int]], api_key: str = "",
+              url: str = "") -> list[dict[str, int]]:
+        tries.append(1)
+        if len(tries) < 2:
+            raise ConnectionError(f"refused: {url} with key {api_key}")
+        return rows
+
+    detailed = _Detailed()
+    pm = PluginManager()
+    pm.register(observer, name="observer")
+    pm.register(detailed, name="detailed")
+    options = {"api_key": "k-123456", "url": f"postgresql://me:{password}@db.example/x"}
+    flow = DataFlow((rows, {step(flaky, retries=1, options=options), double}),
+                    retry_delay=0.01)
+    with observing(pm):
+        flow.run()
+    assert detailed.calls[0] == ("stage", 1, ("rows",))
+    assert ("retrying", "flaky", 1, "ConnectionError") in detailed.calls
+    assert detailed.calls.index(("started", "flaky", 1)) \
+        < detailed.calls.index(("retrying", "flaky", 1, "ConnectionError")) \
+        < detailed.calls.index(("started", "flaky", 2)) \
+        < detailed.calls.index(("finished", "flaky", "succeeded", 2, None))
+    assert [sorted(c[2]) for c in detailed.calls if c[:2] == ("stage", 2)] == [
+        ["double", "flaky"]]
+    assert ("component_finished", "flaky", "succeeded", 2, 2) in observer.CALLS  # old impl
+    assert detailed.redacted and all(password not in text and "k-123456" not in text
+                                     for text in detailed.redacted)
+    seen = detailed.described["flaky"]["options"]
+    assert detailed.described["flaky"]["kind"] == "destination"  # the last stage
+    assert detailed.described["flaky"]["stage"] == 2
+    assert password not in str(seen) and "k-123456" not in str(seen)
+    assert "db.example" in seen["url"]
+
+
+def test_a_failing_component_is_finished_with_its_last_attempt_and_error() -> None:
+    from adf_core.plugins import PluginManager, observing
+
+    def broken(rows: Any) -> None:
+        raise ValueError("nope")
+
+    detailed = _Detailed()
+    pm = PluginManager()
+    pm.register(detailed, name="detailed")
+    with observing(pm), pytest.raises(ComponentError):
+        DataFlow((rows, broken)).run()
+    assert ("finished", "broken", "failed", 1, "ValueError") in detailed.calls
+    assert ("finished", "rows", "succeeded", 1, None) in detailed.calls

@@ -6,7 +6,8 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("boto3", "botocore", "sqlalchemy", "httpx", "dask", "distributed")
+HEAVY = ("boto3", "botocore", "sqlalchemy", "httpx", "dask", "distributed", "opentelemetry",
+         "google.protobuf", "requests")
 
 PROBE = """
 import json, sys

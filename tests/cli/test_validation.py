@@ -94,14 +94,14 @@ def test_a_missing_driver_names_what_to_install(monkeypatch):
     assert errors(result) == [
         "db.url: the driver for postgresql+pg8000:// cannot be imported (No module named "
         "'pg8000'): pip install pg8000, or use postgresql+psycopg:// with pip install "
-        "'async-data-flow[postgres]'"]
+        "'adf-core[postgres]'"]
     monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the extra were not installed
     result = adf("run", "--dry-run", "db | stdout", "-o", "db.url=postgresql+psycopg://u@h/d",
                  "-o", "db.table=t")
     assert result.exit_code == 2
     assert errors(result) == [
         "db.url: the driver for postgresql+psycopg:// cannot be imported (No module named "
-        "'psycopg'): pip install 'async-data-flow[postgres]' (from a checkout: "
+        "'psycopg'): pip install 'adf-core[postgres]' (from a checkout: "
         "pip install '.[postgres]')"]
 
 

@@ -117,7 +117,8 @@ def records_then_a_bad_one(n: int):
 
 def test_a_bad_later_record_rolls_back_a_new_table(db_url, table_name):
     with pytest.raises(RecordError, match=rf"record 2001 \(input 'src'\).*{table_name}.*surprise"):
-        write_db(db_url, table_name, upstream={"src": records_then_a_bad_one(2000)})
+        write_db(db_url, table_name, upstream={"src": records_then_a_bad_one(2000)},
+                 schema="freeze")
     assert not table_exists(db_url, table_name)
 
 
@@ -125,7 +126,8 @@ def test_a_bad_later_record_leaves_an_existing_table_as_it_was(db_url, table_nam
     write_db(db_url, table_name, upstream={"src": [{"id": -1, "name": "kept"}]})
     for mode in ("append", "replace"):
         with pytest.raises(RecordError, match="record 2001"):
-            write_db(db_url, table_name, mode=mode, upstream={"src": records_then_a_bad_one(2000)})
+            write_db(db_url, table_name, mode=mode, upstream={"src": records_then_a_bad_one(2000)},
+                     schema="freeze")
         assert rows_of(db_url, table_name) == [{"id": -1, "name": "kept"}]
 
 
@@ -235,7 +237,8 @@ def test_destinations_of_one_stage_commit_together(db_url, table_name, tmp_path)
             source,
             (
                 step(write_file, name="out", options={"path": str(out)}),
-                step(write_db, name="db", options={"url": db_url, "table": table_name}),
+                step(write_db, name="db",
+                     options={"url": db_url, "table": table_name, "schema": "freeze"}),
             ),
         )
     )
@@ -280,8 +283,8 @@ def test_record_numbers_count_within_each_input_and_survive_upsert_dedup(tmp_pat
     write_db(url, "t", upstream={"seed": [{"id": 0, "v": 0}]})
     with pytest.raises(RecordError, match=r"record 1 \(input 'b'\)"):
         write_db(url, "t", context={"a": [{"id": 1, "v": 1}], "b": [{"id": 2, "zzz": 1}]},
-                 input=["a", "b"])
+                 input=["a", "b"], schema="freeze")
     # upsert keeps the last record per key: the bad record is still the third of its input
     with pytest.raises(RecordError, match=r"record 3 \(input 'a'\)"):
-        write_db(url, "t", mode="upsert", key=["id"],
+        write_db(url, "t", mode="upsert", key=["id"], schema="freeze",
                  upstream={"a": [{"id": 1, "v": 1}, {"id": 1, "v": 2}, {"id": 2, "zzz": 1}]})

@@ -199,6 +199,8 @@ def test_a_failing_sibling_destination_leaves_no_file_through_the_cli(tmp_path):
         f"db.url=sqlite:///{db}",
         "-o",
         "db.table=t",
+        "-o",
+        "db.schema=freeze",
     )
     assert proc.returncode == 1
     assert "record 3001 (input 'file') does not fit table 't'" in proc.stderr

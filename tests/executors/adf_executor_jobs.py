@@ -1,7 +1,7 @@
 """Components for the executor tests, at module level so that spawned processes and Dask
 workers import them by reference (this folder is on their ``sys.path``/``PYTHONPATH``).
 
-Processes coordinate through files in a ``state`` directory: no shared memory crosses them.
+Processes coordinate through files in a ``scratch`` directory: no shared memory crosses them.
 """
 
 from __future__ import annotations
@@ -56,10 +56,10 @@ def burn_timed(rounds: int) -> tuple[float, float, float]:
     return started, time.time(), time.thread_time() - cpu
 
 
-def flaky(state: str, failures: int = 2) -> int:
+def flaky(scratch: str, failures: int = 2) -> int:
     """Fail ``failures`` times, then succeed; the attempt count lives in files."""
-    attempt = len(list(Path(state).glob("attempt-*"))) + 1
-    Path(state, f"attempt-{attempt}").write_text(str(os.getpid()))
+    attempt = len(list(Path(scratch).glob("attempt-*"))) + 1
+    Path(scratch, f"attempt-{attempt}").write_text(str(os.getpid()))
     if attempt <= failures:
         raise RuntimeError(f"attempt {attempt} fails")
     return attempt
@@ -74,34 +74,34 @@ def _wait_for(path: Path) -> bool:
     return False
 
 
-def hang(state: str) -> str:
+def hang(scratch: str) -> str:
     """Record the process id, then run until the file ``stop`` appears (or 30 s)."""
-    Path(state, f"pid-{os.getpid()}").write_text("")
-    return "released" if _wait_for(Path(state, "stop")) else "gave up"
+    Path(scratch, f"pid-{os.getpid()}").write_text("")
+    return "released" if _wait_for(Path(scratch, "stop")) else "gave up"
 
 
-def hang_first(state: str) -> int:
+def hang_first(scratch: str) -> int:
     """The first attempt hangs (see ``hang``); the second returns its process id."""
-    if not Path(state, "first").exists():
-        Path(state, "first").write_text(str(os.getpid()))
-        _wait_for(Path(state, "stop"))
+    if not Path(scratch, "first").exists():
+        Path(scratch, "first").write_text(str(os.getpid()))
+        _wait_for(Path(scratch, "stop"))
         return -1
-    Path(state, "second").write_text(str(os.getpid()))
+    Path(scratch, "second").write_text(str(os.getpid()))
     return os.getpid()
 
 
-def wait_for_second(state: str) -> int:
+def wait_for_second(scratch: str) -> int:
     """Run until ``hang_first``'s second attempt has happened; return the process id."""
-    if not _wait_for(Path(state, "second")):
+    if not _wait_for(Path(scratch, "second")):
         raise TimeoutError("the second attempt never ran")
     return os.getpid()
 
 
-def rendezvous(state: str, name: str, parties: int = 2) -> int:
+def rendezvous(scratch: str, name: str, parties: int = 2) -> int:
     """Return only once ``parties`` members are running at the same time."""
-    Path(state, f"here-{name}").write_text(str(os.getpid()))
+    Path(scratch, f"here-{name}").write_text(str(os.getpid()))
     deadline = time.monotonic() + WAIT_LIMIT
-    while len(list(Path(state).glob("here-*"))) < parties:
+    while len(list(Path(scratch).glob("here-*"))) < parties:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{name}: the other members never ran at the same time")
         time.sleep(0.02)
@@ -140,17 +140,17 @@ def alive(pid: int) -> bool:
     return True
 
 
-async def wait_for_file(state: str, pattern: str) -> Path:
-    """The first file in ``state`` matching ``pattern``, once it exists."""
+async def wait_for_file(scratch: str, pattern: str) -> Path:
+    """The first file in ``scratch`` matching ``pattern``, once it exists."""
     import asyncio
 
     deadline = time.monotonic() + WAIT_LIMIT
     while time.monotonic() < deadline:
-        found = sorted(Path(state).glob(pattern))
+        found = sorted(Path(scratch).glob(pattern))
         if found:
             return found[0]
         await asyncio.sleep(0.02)
-    raise AssertionError(f"no {pattern} in {state} after {WAIT_LIMIT} s")
+    raise AssertionError(f"no {pattern} in {scratch} after {WAIT_LIMIT} s")
 
 
 def scheduler_tasks(dask_scheduler: Any) -> int:

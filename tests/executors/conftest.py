@@ -86,7 +86,7 @@ def cancel_once_running() -> Any:
 
     def run(flow: Any, state: Path) -> None:
         async def scenario() -> None:
-            task = asyncio.create_task(flow({"state": str(state)}))
+            task = asyncio.create_task(flow({"scratch": str(state)}))
             await jobs.wait_for_file(str(state), "pid-*")
             task.cancel()
             with pytest.raises(asyncio.CancelledError):

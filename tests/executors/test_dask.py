@@ -39,7 +39,7 @@ def test_without_an_address_a_local_cluster_of_worker_processes_runs_the_tier(
         step(jobs.where_async, name="loop"),
     ], executor="dask")
 
-    outputs = flow.run({"state": str(tmp_path)}).outputs
+    outputs = flow.run({"scratch": str(tmp_path)}).outputs
 
     assert len({outputs["left"], outputs["right"], os.getpid()}) == 3
     assert outputs["loop"] == os.getpid()
@@ -110,7 +110,7 @@ def test_errors_and_retries_on_the_cluster(scheduler: str, tmp_path: Path) -> No
 
     retried = DataFlow((jobs.flaky,), executor="dask", executor_address=scheduler,
                        retries=2, retry_delay=0.01)
-    assert retried.run({"state": str(tmp_path)})["flaky"] == 3
+    assert retried.run({"scratch": str(tmp_path)})["flaky"] == 3
     assert len(list(tmp_path.glob("attempt-*"))) == 3
 
 
@@ -119,7 +119,7 @@ def test_a_timeout_cancels_the_dask_future(scheduler: str, tmp_path: Path) -> No
                     executor_address=scheduler)
     try:
         with pytest.raises(ComponentError) as error:
-            flow.run({"state": str(tmp_path)})
+            flow.run({"scratch": str(tmp_path)})
     finally:
         (tmp_path / "stop").write_text("")
 

@@ -31,14 +31,14 @@ def test_results_errors_and_retries(settings: dict[str, Any], tmp_path: Path) ->
     assert isinstance(error.value.__cause__, ValueError)
 
     flaky = DataFlow((jobs.flaky,), retries=2, **settings)
-    assert flaky.run({"state": str(tmp_path)})["flaky"] == 3
+    assert flaky.run({"scratch": str(tmp_path)})["flaky"] == 3
 
 
 def test_a_timeout_fails_the_component(settings: dict[str, Any], tmp_path: Path) -> None:
     flow = DataFlow((step(jobs.hang, timeout=0.3),), **settings)
     try:
         with pytest.raises(ComponentError) as error:
-            flow.run({"state": str(tmp_path)})
+            flow.run({"scratch": str(tmp_path)})
     finally:
         (tmp_path / "stop").write_text("")
 
@@ -60,7 +60,7 @@ def test_a_failing_sibling_cancels_the_others(settings: dict[str, Any], tmp_path
                     **settings)
     try:
         with pytest.raises(ComponentError) as error:
-            flow.run({"state": str(tmp_path)})
+            flow.run({"scratch": str(tmp_path)})
     finally:
         (tmp_path / "stop").write_text("")
 

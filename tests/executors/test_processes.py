@@ -48,7 +48,7 @@ def test_members_of_a_tier_run_at_once_in_separate_processes(tmp_path: Path) -> 
         step(jobs.rendezvous, name="right", options={"name": "right"}),
     }], executor="processes")
 
-    outputs = flow.run({"state": str(tmp_path)}).outputs
+    outputs = flow.run({"scratch": str(tmp_path)}).outputs
 
     assert len({outputs["left"], outputs["right"], os.getpid()}) == 3
 
@@ -135,7 +135,7 @@ def test_errors_and_retries_cross_the_process_boundary(tmp_path: Path) -> None:
     assert "bad row 7" in str(error.value.__cause__)
 
     retried = DataFlow((jobs.flaky,), executor="processes", retries=2, retry_delay=0.01)
-    assert retried.run({"state": str(tmp_path)})["flaky"] == 3
+    assert retried.run({"scratch": str(tmp_path)})["flaky"] == 3
     pids = {p.read_text() for p in tmp_path.glob("attempt-*")}
     assert str(os.getpid()) not in pids
 
@@ -144,7 +144,7 @@ def test_a_timeout_stops_the_process_running_the_component(tmp_path: Path) -> No
     flow = DataFlow((step(jobs.hang, timeout=0.5),), executor="processes")
     try:
         with pytest.raises(ComponentError) as error:
-            flow.run({"state": str(tmp_path)})
+            flow.run({"scratch": str(tmp_path)})
         pid = int(next(tmp_path.glob("pid-*")).name.removeprefix("pid-"))
         assert not jobs.alive(pid)  # stopped, not left to finish on its own
     finally:
@@ -175,7 +175,7 @@ def test_a_timed_out_attempt_does_not_disturb_its_running_siblings(tmp_path: Pat
         step(jobs.wait_for_second, name="waiter"),
     }], executor="processes", thread_grace=0.2, retry_delay=0.01)
     try:
-        outputs = flow.run({"state": str(tmp_path)}).outputs
+        outputs = flow.run({"scratch": str(tmp_path)}).outputs
         abandoned = int((tmp_path / "first").read_text())
         assert not jobs.alive(abandoned)
     finally:

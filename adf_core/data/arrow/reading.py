@@ -157,9 +157,18 @@ def _csv_batches(raw: IO[bytes], compressed: bool, options: Any) -> Iterator[Any
     limit = csv.field_size_limit()
     for batch in reader:
         if batch.num_rows:
-            if any((pc.max(pc.utf8_length(c)).as_py() or 0) > limit for c in batch.columns):
+            if any(_longest(c) > limit for c in batch.columns):
                 raise _UseRecords  # the dict reader names the cell over the csv limit
             yield _typed(batch) if options.infer_types else batch
+
+
+def _longest(column: pa.Array) -> int:
+    """The most characters in one cell (its bytes bound them, read from the offsets alone:
+    the characters are counted only when a cell has more bytes than the limit)."""
+    most = pc.max(pc.binary_length(column)).as_py() or 0
+    if most <= csv.field_size_limit():
+        return int(most)
+    return int(pc.max(pc.utf8_length(column)).as_py() or 0)
 
 
 def _typed(batch: pa.RecordBatch) -> Any:
@@ -179,40 +188,71 @@ def _typed_column(text: pa.Array) -> pa.Array | None:
     """One column typed as ``csv_value`` types its cells, or None when it mixes kinds (the
     regular expressions are ``csv_value``'s: ``007`` stays text, as in the dict reader).
 
-    Cheap kernels decide the common cases (a text column whose cells start with a letter,
-    a column of plain digits); the regular expressions run only where they cannot."""
-    empties = pc.sum(pc.equal(text, "")).as_py() or 0
+    Cheap kernels decide the common cases exactly (a text column whose cells start with a
+    letter or hold a space, a column of plain digits); the regular expressions run
+    only where they cannot. (A failed ``cast`` costs as much as twenty regular expressions
+    here, so nothing is tried by casting.)"""
+    empty = pc.equal(text, "")
+    empties = pc.sum(empty).as_py() or 0
     if empties == len(text):
         return pa.nulls(len(text))
-    values = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text) \
-        if empties else text
+    values = pc.if_else(empty, pa.scalar(None, pa.string()), text) if empties else text
     filled = len(values) - empties
-    numeric_start = pc.is_in(pc.utf8_slice_codeunits(values, 0, 1), value_set=_STARTS)
+    first = pc.utf8_slice_codeunits(values, 0, 1)
+    numeric_start = pc.is_in(first, value_set=_STARTS)
     starts = pc.sum(numeric_start).as_py() or 0
     if starts < filled:  # some cells cannot be numbers: text, unless others are numbers
         if starts == 0:
             return values
-        maybe = pc.filter(values, numeric_start)
-        if pc.any(pc.match_substring_regex(maybe, _INT)).as_py() or \
-                pc.any(pc.match_substring_regex(maybe, _FLOAT)).as_py():
-            return None  # numbers and text in one column: records
-        return values
+        return _text_unless_numbers(pc.filter(values, numeric_start), values)
     digits = pc.ascii_is_decimal(values)
+    if pc.all(digits).as_py():
+        if not pc.any(pc.starts_with(values, "0")).as_py():
+            return _int64(values)  # digits without a leading zero: integers
+        return _regex_typed(values, first, digits)
+    if " " in _first_filled(values):  # a date-time column, most likely: a cell with a
+        spaced = pc.match_substring(values, " ")  # space is text, the rest decide
+        return _text_unless_numbers(pc.filter(values, pc.invert(spaced)), values)
+    return _regex_typed(values, first, digits)
+
+
+def _first_filled(values: pa.Array) -> str:
+    """The first cell that is not empty (the column has one)."""
+    if not values.null_count:
+        return str(values[0].as_py())
+    return str(pc.drop_null(values)[0].as_py())
+
+
+def _int64(values: pa.Array) -> pa.Array | None:
+    try:
+        return pc.cast(values, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None  # beyond 64 bits: Python's int holds it, records
+
+
+def _text_unless_numbers(maybe: pa.Array, values: pa.Array) -> pa.Array | None:
+    """``values`` as text, or None when a cell of ``maybe`` (those that could be numbers)
+    is one."""
+    if len(maybe) and (pc.any(pc.match_substring_regex(maybe, _INT)).as_py() or
+                       pc.any(pc.match_substring_regex(maybe, _FLOAT)).as_py()):
+        return None  # numbers and text in one column: records
+    return values
+
+
+def _regex_typed(values: pa.Array, first: pa.Array, digits: pa.Array) -> pa.Array | None:
+    """Every cell can start a number (``first`` is each one's first character, ``digits``
+    whether it is digits alone): the regular expressions decide."""
     if pc.all(digits).as_py():
         leading_zero = pc.and_(pc.starts_with(values, "0"),
                                pc.greater(pc.utf8_length(values), 1))
         is_int = pc.invert(leading_zero) if not pc.any(leading_zero).as_py() else \
             pc.match_substring_regex(values, _INT)
-    elif pc.any(digits).as_py() or pc.any(pc.is_in(
-            pc.utf8_slice_codeunits(values, 0, 1), value_set=_SIGNS)).as_py():
+    elif pc.any(digits).as_py() or pc.any(pc.is_in(first, value_set=_SIGNS)).as_py():
         is_int = pc.match_substring_regex(values, _INT)
     else:  # no cell is digits alone, none is signed: no integer
         is_int = pa.scalar(False)
     if pc.all(is_int).as_py():
-        try:
-            return pc.cast(values, pa.int64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None  # beyond 64 bits: Python's int holds it, records
+        return _int64(values)
     is_float = pc.match_substring_regex(values, _FLOAT)
     if pc.all(is_float).as_py():
         return pc.cast(values, pa.float64())

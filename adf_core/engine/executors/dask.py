@@ -62,7 +62,7 @@ class DaskExecutor:
     def check_component(fn: Callable[..., Any]) -> str | None:
         """Why ``fn`` cannot be sent to a Dask worker, or None."""
         if importlib.util.find_spec("distributed") is None:
-            return "Dask is not installed: pip install 'async-data-flow[dask]'"
+            return "Dask is not installed: pip install 'adf-core[dask]'"
         import cloudpickle
 
         return pickle_problem(fn, cloudpickle.dumps, "a Dask worker", _HINT)

@@ -19,6 +19,7 @@ from typing import IO, Any, Literal
 
 from adf_core import component
 from adf_core.data.formats import CsvOptions, RecordWriter
+from adf_core.rejects import record_rejecter
 from adf_plugin_s3 import checks
 from adf_plugin_s3.client import check_bucket, make_client, s3_uri
 from adf_plugin_s3.formats import (
@@ -114,7 +115,7 @@ def s3_destination(
             writer = RecordWriter(
                 out, fmt, s3_uri(bucket, object_key), compressed=gzip,
                 csv_options=CsvOptions(delimiter), csv_header="union", scratch=spools.new(),
-                phrases=PHRASES,
+                phrases=PHRASES, on_unwritable=record_rejecter(),
             )
             for name, data in datasets:
                 # Arrow batches are encoded column by column when the run moves Arrow

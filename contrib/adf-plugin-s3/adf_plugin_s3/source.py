@@ -11,6 +11,7 @@ from typing import Any, Literal
 from adf_core import component
 from adf_core.data.formats import read_records
 from adf_core.records import batched
+from adf_core.rejects import line_rejecter
 from adf_plugin_s3 import checks
 from adf_plugin_s3.client import check_bucket, make_client, s3_uri
 from adf_plugin_s3.formats import PHRASES, CsvOptions, is_gzip, resolve_format
@@ -20,7 +21,8 @@ RESUME_ATTEMPTS = 5  # consecutive broken reads of one object before giving up
 _READ_BUFFER = 256 * 1024
 
 
-@component(check=[checks.key_or_prefix, checks.bucket_name], probe=checks.probe_source)
+@component(check=[checks.key_or_prefix, checks.bucket_name], probe=checks.probe_source,
+           state_when="incremental")
 def s3_source(
     bucket: str,
     key: str | None = None,
@@ -32,6 +34,8 @@ def s3_source(
     delimiter: str = ",",
     infer_types: bool = True,
     key_field: str | None = None,
+    incremental: bool = False,
+    state: dict[str, Any] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """Read records from S3 objects (jsonl, csv or json), streaming them in batches.
 
@@ -50,6 +54,8 @@ def s3_source(
         infer_types: turn csv numbers into int/float and empty cells into null (as the
             `file` source does).
         key_field: if set, add a field of this name holding each record's object key.
+        incremental: read only the objects not loaded by an earlier run of this pipeline (by
+            key and ETag: a replaced object is read again); the pipeline needs a name.
 
     Credentials come from the standard AWS chain (environment, AWS_PROFILE and the shared
     files, SSO, instance and container roles), never from options. A record that cannot be
@@ -65,20 +71,45 @@ def s3_source(
     client = make_client(endpoint_url, region)
     if prefix is not None:
         check_bucket(client, bucket)
-    keys = [key] if key is not None else list(_list_keys(client, bucket, prefix or ""))
-    yield from batched(_records(client, bucket, keys, format, csv_options, key_field), batch_size)
+    etags: dict[str, str] = {}
+    keys = [key] if key is not None else list(_list_keys(client, bucket, prefix or "", etags))
+    loaded: dict[str, str] | None = None
+    if incremental and state is not None:
+        if key is not None:
+            etags[key] = _etag(client, bucket, key)
+        before = state.get("objects") or {}
+        # only objects still listed are remembered: the state does not outgrow the prefix
+        loaded = {k: before[k] for k in keys if k in before}
+        state["objects"] = loaded
+        keys = [k for k in keys if loaded.get(k) != etags.get(k)]
+    yield from batched(_records(client, bucket, keys, format, csv_options, key_field,
+                                loaded, etags), batch_size)
+
+
+def _etag(client: Any, bucket: str, key: str) -> str:
+    try:
+        return str(client.head_object(Bucket=bucket, Key=key)["ETag"])
+    except client.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+            raise FileNotFoundError(f"s3 source: {s3_uri(bucket, key)} does not exist") from None
+        raise
 
 
 def _records(client: Any, bucket: str, keys: list[str], fmt: str | None,
-             csv_options: CsvOptions, key_field: str | None) -> Iterator[dict[str, Any]]:
+             csv_options: CsvOptions, key_field: str | None,
+             loaded: dict[str, str] | None = None, etags: dict[str, str] | None = None
+             ) -> Iterator[dict[str, Any]]:
     for object_key in keys:
         for record in _read_object(client, bucket, object_key, fmt, csv_options):
             if key_field:
                 record[key_field] = object_key
             yield record
+        if loaded is not None and etags is not None and object_key in etags:
+            loaded[object_key] = etags[object_key]  # saved only if the run succeeds
 
 
-def _list_keys(client: Any, bucket: str, prefix: str) -> Iterator[str]:
+def _list_keys(client: Any, bucket: str, prefix: str,
+               etags: dict[str, str] | None = None) -> Iterator[str]:
     """The data objects under ``prefix``: folder markers and the ``s3`` destination's staging
     objects (``.adf-staging/``, not yet published) are skipped, unless asked for by name."""
     found = False
@@ -90,6 +121,8 @@ def _list_keys(client: Any, bucket: str, prefix: str) -> Iterator[str]:
             if skip_staging and is_staging_key(item["Key"]):
                 continue
             found = True
+            if etags is not None:
+                etags[item["Key"]] = item.get("ETag", "")
             yield item["Key"]
     if not found:
         raise FileNotFoundError(f"s3 source: no objects under {s3_uri(bucket, prefix)}")
@@ -109,7 +142,7 @@ def _read_object(
     try:
         fmt = resolve_format(fmt, key)
         yield from read_records(body, fmt, uri, compressed=is_gzip(key), csv_options=csv_options,
-                                phrases=PHRASES)
+                                phrases=PHRASES, on_bad=line_rejecter(uri))
     finally:
         body.close()
 

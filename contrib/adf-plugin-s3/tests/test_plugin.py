@@ -15,7 +15,7 @@ from adf_plugin_s3 import s3_destination, s3_source
 
 from adf_core import hookspecs
 
-RESERVED = {"upstream", "context"}
+RESERVED = {"upstream", "context", "state"}
 
 
 def test_entry_point_in_group_adf():

@@ -1,0 +1,38 @@
+"""The amqp source and destination against the local RabbitMQ, through real ``adf`` processes:
+round trip, SIGKILL and restart, SIGTERM drain, dead letters, a cut connection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adf_core.testing import brokers
+from adf_core.testing.brokers import Broker
+
+pytestmark = [pytest.mark.services, pytest.mark.timeout(300)]
+
+
+def test_round_trip_through_the_destination_and_the_source(broker: Broker, tmp_path: Path
+                                                           ) -> None:
+    brokers.round_trip(broker, tmp_path)
+
+
+def test_sigkill_mid_stream_loses_nothing_and_leaves_nothing_unacknowledged(
+        broker: Broker, tmp_path: Path) -> None:
+    figures = brokers.crash_and_restart(broker, tmp_path)
+    print(f"amqp crash: {figures}")
+
+
+def test_sigterm_drains_without_loss_or_duplicate(broker: Broker, tmp_path: Path) -> None:
+    brokers.drain(broker, tmp_path)
+
+
+def test_a_bad_message_is_dead_lettered_and_acknowledged(broker: Broker, tmp_path: Path
+                                                         ) -> None:
+    brokers.dead_letter(broker, tmp_path)
+
+
+def test_a_cut_connection_is_reopened_with_backoff(broker: Broker, tmp_path: Path) -> None:
+    brokers.reconnect(broker, tmp_path, lambda port: f"amqp://guest:guest@127.0.0.1:{port}/",
+                      "127.0.0.1", 5672)
