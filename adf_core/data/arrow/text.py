@@ -8,6 +8,11 @@ booleans as ``true``/``True``. Arrow's own formatting differs in a few places (e
 in real data. Types with no vectorised rule (times, binary, nested values, timestamps in a
 zone other than UTC) are encoded in Python for that column alone.
 
+The common case is kept cheap, as it is most of the cost of ``db | file`` to JSONL: a string
+is rewritten only when it holds something to escape (most hold nothing), a timestamp in whole
+seconds is written by Arrow as Python writes it, and a batch's lines are one row-by-row join of
+its columns and the literal keys, read straight from the result's buffer.
+
 A batch holding NaN or an infinity is not encoded here as JSON (:class:`NotVectorised`): the
 caller writes it through the dict writer, whose rule for non-finite floats applies.
 """
@@ -43,9 +48,11 @@ def _python_repr_fix(col: pa.Array, text: pa.Array, encode: Callable[[Any], str]
 def _float_text(col: pa.Array, encode: Callable[[Any], str]) -> pa.Array:
     col = col.cast(pa.float64())
     text = pc.cast(col, pa.string())
-    # Python writes 1.0 and -0.0 where Arrow writes 1 and -0
-    whole = pc.fill_null(pc.match_substring_regex(text, r"^-?\d+$"), False)
-    text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+    # Python writes 1.0 and -0.0 where Arrow writes 1 and -0: a finite float's text without a
+    # dot is whole (or in exponent form, which _python_repr_fix rewrites anyway)
+    whole = pc.invert(pc.match_substring(text, "."))
+    if pc.any(whole).as_py():
+        text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
     return _python_repr_fix(col, text, encode)
 
 
@@ -66,73 +73,138 @@ def _decimal_json(col: pa.Array) -> pa.Array:
     return text
 
 
+_UTC = (None, "UTC", "+00:00", "Z", "Etc/UTC")
+_DATE_TIME_GAP = 10  # "YYYY-MM-DD hh:mm:ss": the space Arrow writes between date and time
+
+
 def _timestamp_text(col: pa.Array, sep: str) -> pa.Array | None:
+    """``isoformat(sep)`` of every value without its zone, or None when there is no
+    vectorised rule (a zone other than UTC, nanoseconds, a year outside 1..9999)."""
     kind = col.type
-    if kind.tz not in (None, "UTC", "+00:00", "Z", "Etc/UTC"):
+    if kind.tz not in _UTC or kind.unit == "ns":
         return None
-    if kind.unit == "ns":
-        return None
-    if kind.unit == "ms":
-        col = col.cast(pa.timestamp("us", kind.tz))
-    text = pc.cast(col, pa.string())
-    text = pc.replace_substring_regex(text, r"\.0+(Z?)$", r"\1")
-    text = pc.replace_substring(text, " ", sep, max_replacements=1)
-    if kind.tz is not None:
-        text = pc.replace_substring_regex(text, "Z$", "+00:00")
-    return text
+    if kind.tz is not None:  # the zone is written by the caller
+        col = col.cast(pa.timestamp(kind.unit))
+    low, high = pc.min_max(col.cast(pa.int64())).values()
+    per_second = _PER_SECOND[kind.unit]
+    if low.is_valid and not (_FIRST_SECOND * per_second <= low.as_py()
+                             and high.as_py() < _AFTER_LAST_SECOND * per_second):
+        return None  # Arrow would not write a four-digit year (nor has Python such a date)
+    try:  # whole seconds, the common case: Arrow then writes no fraction, as Python does
+        text = pc.cast(col.cast(pa.timestamp("s")), pa.string())
+    except pa.ArrowInvalid:  # some rows have microseconds: Python writes six digits for them
+        text = pc.cast(col.cast(pa.timestamp("us")), pa.string())
+        whole = pc.ends_with(text, ".000000")
+        if pc.any(whole).as_py():
+            text = pc.if_else(whole, pc.utf8_slice_codeunits(text, 0, -7), text)
+    if sep == " ":
+        return text
+    return pc.binary_replace_slice(text, _DATE_TIME_GAP, _DATE_TIME_GAP + 1, sep)
 
 
+#: the seconds from the epoch of 0001-01-01 and of 10000-01-01 (Python's date range)
+_FIRST_SECOND, _AFTER_LAST_SECOND = -62135596800, 253402300800
+_PER_SECOND = {"s": 1, "ms": 1000, "us": 1_000_000}
 _JSON_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"),
                  ("\b", "\\b"), ("\f", "\\f"))
+#: what JSON escapes in a string (ensure_ascii=False: nothing else)
+_NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
+#: the control characters with no short escape (\b \t \n \f \r have one)
+_NEEDS_UNICODE_ESCAPE = r"[\x00-\x07\x0b\x0e-\x1f]"
+
+Pieces = list[Any]  # literal text (str) and string arrays, joined row by row
 
 
-def _quoted(text: pa.Array) -> pa.Array:
-    for plain, escaped in _JSON_ESCAPES:
-        text = pc.replace_substring(text, plain, escaped)
-    if pc.any(pc.fill_null(pc.match_substring_regex(text, "[\\x00-\\x1f]"), False)).as_py():
-        raise _Fallback
-    return pc.binary_join_element_wise('"', text, '"', "")
+def _escaped(text: pa.Array) -> pa.Array:
+    """``dumps(v)[1:-1]`` of every value: the short JSON escapes vectorised; a value holding
+    another control character (written ``\\u00XX``) in Python."""
+    other = pc.match_substring_regex(text, _NEEDS_UNICODE_ESCAPE)
+    escaped = text
+    for plain, replacement in _JSON_ESCAPES:
+        escaped = pc.replace_substring(escaped, plain, replacement)
+    if pc.any(other).as_py():
+        rows = pc.indices_nonzero(other)
+        fixed = pa.array([dumps(v)[1:-1] for v in pc.take(text, rows).to_pylist()], pa.string())
+        escaped = pc.replace_with_mask(escaped, other, fixed)
+    return escaped
+
+
+def _string_pieces(text: pa.Array) -> Pieces:
+    """A JSON string per value, quoted: most values need no escape, so only the rows that
+    hold a quote, a backslash or a control character are rewritten."""
+    needs = pc.fill_null(pc.match_substring_regex(text, _NEEDS_ESCAPE), False)
+    if pc.any(needs).as_py():
+        rows = pc.indices_nonzero(needs)
+        text = pc.replace_with_mask(text, needs, _escaped(pc.take(text, rows)))
+    return ['"', text, '"']
 
 
 class _Fallback(Exception):
     """Encode this column in Python."""
 
 
-def json_column(col: pa.Array) -> pa.Array:
-    """The JSON text of every value of ``col`` (null as ``null``)."""
+def _value_pieces(col: pa.Array) -> Pieces:
+    """The JSON of every non-null value of ``col`` as pieces (nulls are filled by the caller)."""
+    kind = col.type
+    if pa.types.is_integer(kind):
+        return [pc.cast(col, pa.string())]
+    if pa.types.is_floating(kind):
+        finite = pc.is_finite(col.cast(pa.float64()))
+        if not pc.all(pc.fill_null(finite, True)).as_py():
+            raise NotVectorised("a float is NaN or infinite")
+        return [_float_text(col, dumps)]
+    if pa.types.is_boolean(kind):
+        return [pc.if_else(col, "true", "false")]
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return _string_pieces(col.cast(pa.string()))
+    if pa.types.is_decimal(kind):
+        return [_decimal_json(col)]
+    if pa.types.is_date(kind):
+        return ['"', pc.cast(col, pa.string()), '"']
+    if pa.types.is_timestamp(kind):
+        stamp = _timestamp_text(col, "T")
+        if stamp is None:
+            raise _Fallback
+        return ['"', stamp, '"' if kind.tz is None else '+00:00"']
+    raise _Fallback
+
+
+def _column_pieces(col: pa.Array) -> Pieces:
+    """The JSON text of every value of ``col`` as pieces (null as ``null``)."""
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     kind = col.type
+    if pa.types.is_dictionary(kind):
+        return _column_pieces(col.dictionary_decode())
+    if pa.types.is_null(kind):
+        return ["null"]
     try:
-        if pa.types.is_dictionary(kind):
-            return json_column(col.dictionary_decode())
-        if pa.types.is_null(kind):
-            return pa.array(["null"] * len(col), pa.string())
-        if pa.types.is_integer(kind):
-            text = pc.cast(col, pa.string())
-        elif pa.types.is_floating(kind):
-            finite = pc.is_finite(col.cast(pa.float64()))
-            if not pc.all(pc.fill_null(finite, True)).as_py():
-                raise NotVectorised("a float is NaN or infinite")
-            text = _float_text(col, dumps)
-        elif pa.types.is_boolean(kind):
-            text = pc.if_else(col, "true", "false")
-        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            text = _quoted(col.cast(pa.string()))
-        elif pa.types.is_decimal(kind):
-            text = _decimal_json(col)
-        elif pa.types.is_date(kind):
-            text = pc.binary_join_element_wise('"', pc.cast(col, pa.string()), '"', "")
-        elif pa.types.is_timestamp(kind):
-            stamp = _timestamp_text(col, "T")
-            if stamp is None:
-                raise _Fallback
-            text = pc.binary_join_element_wise('"', stamp, '"', "")
-        else:
-            raise _Fallback
+        pieces = _value_pieces(col)
     except _Fallback:
-        return pa.array([dumps(v) for v in col.to_pylist()], pa.string())
-    return pc.fill_null(text, "null")
+        return [pa.array([dumps(v) for v in col.to_pylist()], pa.string())]
+    if not col.null_count:
+        return pieces
+    return [pc.fill_null(_joined(pieces, len(col)), "null")]
+
+
+def _joined(pieces: Pieces, rows: int) -> pa.Array:
+    """Pieces joined row by row into one string array (literals merged first)."""
+    merged: Pieces = []
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    if not any(isinstance(piece, pa.Array) for piece in merged):
+        return pa.array(["".join(merged)] * rows, pa.string())
+    if len(merged) == 1:
+        return merged[0]
+    return pc.binary_join_element_wise(*merged, "")
+
+
+def json_column(col: pa.Array) -> pa.Array:
+    """The JSON text of every value of ``col`` (null as ``null``)."""
+    return _joined(_column_pieces(col), len(col))
 
 
 def jsonl_bytes(batch: pa.RecordBatch | pa.Table, separator: str = "\n") -> bytes:
@@ -141,14 +213,14 @@ def jsonl_bytes(batch: pa.RecordBatch | pa.Table, separator: str = "\n") -> byte
     names = batch.schema.names
     if len(set(names)) != len(names):
         raise NotVectorised("duplicate column names")
-    parts: list[Any] = []
-    for index, name in enumerate(names):
-        parts.append(("{" if index == 0 else ", ") + dumps(name) + ": ")
-        parts.append(json_column(batch.column(index)))
     if not names:
         return ("{}" + separator).encode() * batch.num_rows
-    parts.append("}" + separator)
-    return _concatenated(pc.binary_join_element_wise(*parts, ""))
+    pieces: Pieces = []
+    for index, name in enumerate(names):
+        pieces.append(("{" if index == 0 else ", ") + dumps(name) + ": ")
+        pieces.extend(_column_pieces(batch.column(index)))
+    pieces.append("}" + separator)
+    return _concatenated(_joined(pieces, batch.num_rows))
 
 
 def _concatenated(lines: pa.Array) -> bytes:
@@ -204,7 +276,7 @@ def csv_column(col: pa.Array) -> pa.Array:
         stamp = _timestamp_text(col, " ")
         if stamp is None:
             return _csv_python(col)
-        text = stamp
+        text = stamp if kind.tz is None else pc.binary_join_element_wise(stamp, "+00:00", "")
     else:
         return _csv_python(col)
     return pc.fill_null(text, "")
