@@ -123,6 +123,10 @@ def test_ctrl_c_while_a_loop_waits_cancels_the_flow(tmp_path, handler) -> None:
         import asyncio, os, signal, sys
         from adf_core import DataFlow
 
+        # Ctrl-C as in a terminal, even when the test runner was started with SIGINT ignored
+        # (a background job of a non-interactive shell passes SIG_IGN on to its children).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
         async def forever():
             try:
                 print("started", flush=True)

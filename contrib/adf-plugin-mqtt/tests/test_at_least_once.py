@@ -20,7 +20,7 @@ def test_round_trip_through_the_destination_and_the_source(broker: Broker, tmp_p
 
 
 def test_sigterm_drains_without_loss_or_duplicate(broker: Broker, tmp_path: Path) -> None:
-    brokers.drain(broker, tmp_path, count=900, at=200)
+    brokers.drain(broker, tmp_path, count=900, at=200, upfront=400)
 
 
 def test_a_bad_message_is_dead_lettered_and_acknowledged(broker: Broker, tmp_path: Path
