@@ -521,7 +521,15 @@ class RecordWriter:
                     raise error
                 self.on_unwritable(record, error, base + offset, where)
                 continue
-            rows.append([csv_cell(record.get(f)) for f in fields])
+            try:
+                rows.append([csv_cell(record.get(f)) for f in fields])
+            except (TypeError, ValueError) as exc:  # a nested value JSON cannot hold (NaN)
+                error = self.phrases.unwritable(
+                    self.target, base + offset, where, self.count + offset,
+                    f"cannot be written as CSV: a nested value is not JSON: {exc}")
+                if self.on_unwritable is None:
+                    raise error from None
+                self.on_unwritable(record, error, base + offset, where)
         self._csv.writerows(rows)
         return len(rows)
 

@@ -75,7 +75,10 @@ def write_arrow(writer: RecordWriter, batch: Any, where: str) -> None:
         elif writer.fmt in ("jsonl", "json") and _utf8(writer.encoding):
             _json(writer, batch)
         elif writer.fmt == "csv" and _csv_fits(writer, batch):
-            _csv(writer, batch)
+            try:
+                _csv(writer, batch)
+            except (TypeError, ValueError):  # a nested value JSON cannot hold: the record
+                raise NotVectorised("csv") from None  # writer names it (nothing written)
         else:
             raise NotVectorised(writer.fmt)
     except NotVectorised:
