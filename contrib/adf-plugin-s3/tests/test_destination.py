@@ -232,9 +232,9 @@ def test_a_failed_upload_of_several_objects_leaves_every_target_as_it_was(
     # A real network failure: the proxy in front of the S3 server cuts every response to
     # the second object's (staging) upload, after the first object was uploaded.
     bucket.put_jsonl("out/a.jsonl", [{"old": True}])
-    cutting_proxy.cut_matching(rf"PUT /{bucket.name}/\.adf-staging/\S*/out/b\.jsonl ",
-                               after=0, times=1000)
-    options = {**bucket.options(prefix="out/"), "endpoint_url": cutting_proxy.endpoint_url}
+    cutting_proxy.cut_after(0, request=rf"PUT /{bucket.name}/\.adf-staging/\S*/out/b\.jsonl ",
+                            times=1000)
+    options = {**bucket.options(prefix="out/"), "endpoint_url": cutting_proxy.url()}
     context = {"a": [{"new": 1}], "b": [{"x": 2}]}
 
     with pytest.raises(Exception):  # noqa: B017 - botocore's connection error, whatever its class
