@@ -62,8 +62,7 @@ def s3_destination(
     upstream: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
 ) -> S3Written:
-    """Write records to S3 objects (jsonl, csv, json or parquet); an object appears only once
-    complete.
+    """Write records to S3 objects (jsonl, csv, json or parquet), each shown once complete.
 
     Args:
         bucket: the bucket name.

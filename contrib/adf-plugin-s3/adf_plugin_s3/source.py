@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any, Literal
 
 from adf_core import component
@@ -171,7 +171,7 @@ def _list_keys(client: Any, bucket: str, prefix: str,
 
 
 def _read_object(client: Any, bucket: str, key: str, fmt: str | None,
-                 csv_options: CsvOptions, batch_size: int) -> Iterator[Any]:
+                 csv_options: CsvOptions, batch_size: int) -> Generator[Any, None, None]:
     """The batches of one object: its body streams into the dict readers, or is first
     copied to a temporary file for the readers that seek (removed when this ends)."""
     uri = s3_uri(bucket, key)
