@@ -103,6 +103,8 @@ def _parquet(writer: RecordWriter, batch: Any, where: str, base: int) -> None:
             raise writer.phrases.error(
                 f"{writer.target}: records {base + 1}-{base + batch.num_rows} ({where}) do "
                 f"not fit the parquet schema of the first batch: {exc}") from None
+    if isinstance(batch, pa.RecordBatch) and not isinstance(writer._parquet, ParquetSink):
+        batch = pa.Table.from_batches([batch])  # the dict writer's (records came first)
     writer._parquet.write_table(batch)
 
 

@@ -308,3 +308,12 @@ def test_staging_prefix_moves_the_staging_and_must_end_with_the_reserved_folder(
     with pytest.raises(ValueError, match="inside the staging prefix"):
         s3_destination(**bucket.options(key=".adf-staging/o.jsonl"), upstream={})
 
+
+
+def test_parquet_is_written_without_gzip(bucket):
+    with pytest.raises(ValueError, match="parquet compresses its own columns"):
+        s3_destination(**bucket.options(key="out.parquet.gz"), upstream={"a": [{"id": 1}]})
+    with pytest.raises(ValueError, match="parquet compresses its own columns"):
+        s3_destination(**bucket.options(prefix="out/", format="parquet", compression="gzip"),
+                       upstream={"a": [{"id": 1}]})
+    assert bucket.keys() == []
