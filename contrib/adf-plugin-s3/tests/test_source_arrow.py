@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -194,8 +195,8 @@ def test_a_download_cut_half_way_resumes_into_the_arrow_reader(bucket: Any,
                                                                cutting_proxy: Any) -> None:
     rows = [{"i": i, "pad": "x" * 100} for i in range(20_000)]  # about 2.1 MB
     bucket.put("big.csv", encoded(rows, "csv"))
-    cutting_proxy.cut(f"GET /{bucket.name}/big.csv", after=300_000, times=2)
-    options = {**bucket.options(key="big.csv"), "endpoint_url": cutting_proxy.endpoint_url}
+    cutting_proxy.cut_after(300_000, request=re.escape(f"GET /{bucket.name}/big.csv"), times=2)
+    options = {**bucket.options(key="big.csv"), "endpoint_url": cutting_proxy.url()}
 
     batches = read_with("arrow", **options)
 
