@@ -357,32 +357,44 @@ def micro_batches_of(inputs: Iterable[tuple[str, Iterable[Any]]], commit_every: 
 def _side_by_side(streams: list[tuple[str, Any]], every: int, commit_interval: float
                   ) -> Iterator[list[tuple[str, Any]]]:
     """Round after round, take what each stream has ready; when none has anything, wait a
-    short slice on one of them in turn (a quiet stream delays the others by one slice)."""
+    short slice on one of them in turn (a quiet stream delays the others by one slice). A
+    full batch is handed out right after its last item was read, before another stream is
+    read: ``committed()`` then covers exactly what was read."""
     book = _book()
     live = dict(streams)
     batch: list[tuple[str, Any]] = []
     size = 0
     started = 0.0
     turn = 0
+
+    def add(name: str, item: Any) -> list[tuple[str, Any]] | None:
+        """Put ``item`` in the batch; the batch if that filled it."""
+        nonlocal batch, size, started
+        if not batch:
+            started = time.monotonic()
+        batch.append((name, item))
+        size += len(item) if type(item) is list else 1
+        if size < every:
+            return None
+        full, batch, size = batch, [], 0
+        return full
+
     while live:
-        arrived = [(name, item) for name in list(live)
-                   if (item := _ready(live, name, 0.0)) is not _NOTHING]
-        if not arrived and live:
+        found = False
+        for name in list(live):
+            if (item := _ready(live, name, 0.0)) is not _NOTHING:
+                found = True
+                if (full := add(name, item)) is not None:
+                    yield full
+        if not found and live:
             name = list(live)[turn % len(live)]
             turn += 1
             wait = _SLICE_S / 5
             if batch:
                 wait = max(0.0, min(wait, started + commit_interval - time.monotonic()))
-            if (item := _ready(live, name, wait)) is not _NOTHING:
-                arrived.append((name, item))
-        for name, item in arrived:
-            if not batch:
-                started = time.monotonic()
-            batch.append((name, item))
-            size += len(item) if type(item) is list else 1
-            if size >= every:
-                yield batch
-                batch, size = [], 0
+            if ((item := _ready(live, name, wait)) is not _NOTHING
+                    and (full := add(name, item)) is not None):
+                yield full
         if batch and (time.monotonic() - started >= commit_interval
                       or (book is not None and book.soon.is_set())):
             yield batch
