@@ -86,8 +86,8 @@ class TcpProxy:
     def cut_after(self, after: int | list[int], *, request: str = "", times: int = 1) -> None:
         """Cut the responses to the next ``times`` requests whose first bytes match the regular
         expression ``request`` (anything, by default) once ``after`` bytes of each have passed;
-        a list gives one byte count a cut, its last for the cuts beyond it. A call replaces
-        the cuts an earlier one has not made yet."""
+        a list gives one byte count a cut, its last for the cuts beyond it; a connection takes
+        one cut at most. A call replaces the cuts an earlier one has not made yet."""
         with self._lock:
             self._request = re.compile(request.encode())
             self._limits = after if isinstance(after, list) else [after]
@@ -167,7 +167,11 @@ class TcpProxy:
             _hang_up(sink)
 
     def _note_request(self, data: bytes, connection: _Connection) -> None:
+        """A connection takes one cut at most: the later pieces of what a client sends are
+        not the first bytes of a request (matched, they would use up the cuts)."""
         with self._lock:
+            if connection.cut:
+                return
             if self._responses_cut < self._cut_until and self._request.match(data):
                 nth = self._responses_cut - self._first_cut
                 connection.limit = self._limits[min(nth, len(self._limits) - 1)]

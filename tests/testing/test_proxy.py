@@ -105,3 +105,26 @@ def test_upstream_rate_slows_what_clients_send(echo: int) -> None:
         elapsed = time.monotonic() - started
     assert echoed == [b"z" * size]
     assert elapsed >= 0.8 * size / rate
+
+
+def test_a_request_sent_in_several_pieces_takes_one_cut(echo: int) -> None:
+    """Only a request's first bytes are matched: the later pieces of the same request (here
+    matching anything, the default) do not use up the cuts meant for the next requests."""
+    with TcpProxy("127.0.0.1", echo) as proxy:
+        proxy.cut_after(100_000, times=2)
+        with connect(proxy) as first:
+            for _ in range(3):
+                first.sendall(b"x" * 1000)
+                time.sleep(0.05)  # each piece reaches the proxy on its own
+            first.shutdown(socket.SHUT_WR)
+            assert len(read_to_end(first)) == 3000  # shorter than the cut
+        with connect(proxy) as second:
+            reader_done: list[bytes] = []
+            reader = threading.Thread(target=lambda: reader_done.append(read_to_end(second)))
+            reader.start()
+            with contextlib.suppress(OSError):
+                second.sendall(b"y" * 300_000)
+                second.shutdown(socket.SHUT_WR)
+            reader.join(30)
+        assert [len(r) for r in reader_done] == [100_000]
+        assert proxy.cuts == 2
