@@ -26,14 +26,16 @@ from adf_core import current_run
 from adf_core.acks import committed, micro_batches_of
 from adf_core.data.formats import CsvOptions, RecordWriter
 from adf_core.data.tempfiles import publish, sweep, temporary_file
-from adf_core.records import iter_batches
+from adf_core.records import is_arrow, iter_batches
 from adf_plugins._common import Written, abort_if_run_failed, safe_url
 
 
 def _micro(inputs: list[tuple[str, Any]], commit_every: int, commit_interval: float
            ) -> Iterator[list[tuple[str, list[dict[str, Any]]]]]:
-    """The micro-batches of every input, read side by side: ``(input name, records)``."""
-    listed = [(name, [data] if isinstance(data, dict) else data) for name, data in inputs]
+    """The micro-batches of every input, read side by side: ``(input name, records)``. A
+    record or an Arrow dataset handed whole is one item (iterated, a table gives columns)."""
+    listed = [(name, [data] if isinstance(data, dict) or is_arrow(data) else data)
+              for name, data in inputs]
     for batch in micro_batches_of(listed, commit_every, commit_interval):
         yield [(name, records) for name, item in batch for records in iter_batches(item)]
 
