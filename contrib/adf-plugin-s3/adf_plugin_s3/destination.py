@@ -94,8 +94,9 @@ def s3_destination(
     _check_staging_prefix(staging_prefix, key, prefix)
     gzip = _resolve_compression(compression, key)
     if gzip and resolve_format(format, key) == "parquet":
-        raise ValueError("s3 destination: parquet compresses its own columns; write it without "
-                         "gzip (no `.gz` suffix, or compression=none)")
+        raise ValueError(f"s3 destination: {s3_uri(bucket, key or prefix or '')}: parquet "
+                         "compresses its own columns; write it without gzip (no `.gz` suffix, "
+                         "or compression=none)")
     inputs = select_inputs(upstream, context, input)
     if key is not None:
         plan = [(key, inputs)]

@@ -8,6 +8,7 @@ import decimal
 import gzip
 import io
 import json
+from typing import Any
 
 import pytest
 from adf_plugin_s3 import S3RecordError, S3Written, s3_destination
@@ -309,11 +310,13 @@ def test_staging_prefix_moves_the_staging_and_must_end_with_the_reserved_folder(
         s3_destination(**bucket.options(key=".adf-staging/o.jsonl"), upstream={})
 
 
-
-def test_parquet_is_written_without_gzip(bucket):
-    with pytest.raises(ValueError, match="parquet compresses its own columns"):
+def test_parquet_is_written_without_gzip(bucket: Any) -> None:
+    """Refused before anything is read or sent, naming the object or prefix."""
+    with pytest.raises(ValueError, match=rf"s3://{bucket.name}/out\.parquet\.gz: parquet "
+                                         "compresses its own columns"):
         s3_destination(**bucket.options(key="out.parquet.gz"), upstream={"a": [{"id": 1}]})
-    with pytest.raises(ValueError, match="parquet compresses its own columns"):
+    with pytest.raises(ValueError, match=rf"s3://{bucket.name}/out/: parquet compresses its "
+                                         "own columns"):
         s3_destination(**bucket.options(prefix="out/", format="parquet", compression="gzip"),
                        upstream={"a": [{"id": 1}]})
     assert bucket.keys() == []
