@@ -34,7 +34,7 @@ from adf_core.data.records import batched
 _INT = r"^[-+]?(0|[1-9][0-9]*)$"
 _FLOAT = r"^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$"
 _STARTS = pa.array(list("0123456789+-."))
-_SIGNS = pa.array(["+", "-"])
+_NUMBER = _INT + "|" + _FLOAT
 #: Rows pyarrow parses per block (the batches are then cut to ``batch_size``).
 BLOCK_SIZE = 4 << 20
 
@@ -189,17 +189,16 @@ def _typed_column(text: pa.Array) -> pa.Array | None:
     regular expressions are ``csv_value``'s: ``007`` stays text, as in the dict reader).
 
     Cheap kernels decide the common cases exactly (a text column whose cells start with a
-    letter or hold a space, a column of plain digits); the regular expressions run
-    only where they cannot. (A failed ``cast`` costs as much as twenty regular expressions
-    here, so nothing is tried by casting.)"""
+    letter or hold a space, integers, floats); the regular expressions run only where they
+    cannot. A cast is tried only where it is expected to succeed: a failed one builds an
+    error for every cell it cannot parse, which costs more than twenty regular expressions."""
     empty = pc.equal(text, "")
     empties = pc.sum(empty).as_py() or 0
     if empties == len(text):
         return pa.nulls(len(text))
     values = pc.if_else(empty, pa.scalar(None, pa.string()), text) if empties else text
     filled = len(values) - empties
-    first = pc.utf8_slice_codeunits(values, 0, 1)
-    numeric_start = pc.is_in(first, value_set=_STARTS)
+    numeric_start = _numeric_start(text, empty if empties else None)
     starts = pc.sum(numeric_start).as_py() or 0
     if starts < filled:  # some cells cannot be numbers: text, unless others are numbers
         if starts == 0:
@@ -209,11 +208,106 @@ def _typed_column(text: pa.Array) -> pa.Array | None:
     if pc.all(digits).as_py():
         if not pc.any(pc.starts_with(values, "0")).as_py():
             return _int64(values)  # digits without a leading zero: integers
-        return _regex_typed(values, first, digits)
-    if " " in _first_filled(values):  # a date-time column, most likely: a cell with a
-        spaced = pc.match_substring(values, " ")  # space is text, the rest decide
+        return _regex_typed(values, digits)
+    sample = _first_filled(values)
+    if " " in sample:  # a date-time column, most likely: a cell with a space is text, the
+        spaced = pc.match_substring(values, " ")  # rest decide
         return _text_unless_numbers(pc.filter(values, pc.invert(spaced)), values)
-    return _regex_typed(values, first, digits)
+    kind = type(csv_value(sample))
+    if kind is int:
+        typed = _signed_int64(values)
+        if typed is not None:
+            return typed
+    elif kind is float:
+        typed = _float64(values)
+        if typed is not None:
+            return typed
+    return _regex_typed(values, digits)
+
+
+#: The first bytes that can start a number (digits, signs, a point) as a set of uint8.
+_NUMERIC_BYTES = pa.array([ord(c) for c in "0123456789+-."], pa.uint8())
+
+
+def _numeric_start(text: pa.Array, empty: pa.Array | None) -> pa.Array:
+    """Whether each cell starts with a character that can start a number (null for an
+    empty cell). The first bytes are read from the offsets and the data buffer (a gather of
+    one byte per cell, against a slice of each cell that builds a new string array)."""
+    if text.type != pa.string() or text.null_count:
+        first = pc.utf8_slice_codeunits(text, 0, 1)
+        return pc.is_in(first, value_set=_STARTS)
+    _validity, offsets, data = text.buffers()
+    starts = pa.Array.from_buffers(pa.int32(), len(text), [None, offsets], offset=text.offset)
+    if empty is not None:  # an empty cell has no first byte (the last may start past the data)
+        starts = pc.if_else(empty, pa.scalar(None, pa.int32()), starts)
+    data_bytes = pa.Array.from_buffers(pa.uint8(), data.size if data is not None else 0,
+                                       [None, data])
+    return pc.is_in(pc.take(data_bytes, starts), value_set=_NUMERIC_BYTES)
+
+
+def _signed_int64(values: pa.Array) -> pa.Array | None:
+    """A column whose first cell is an integer, when every cell is one: Arrow parses
+    ``[-]digits`` (no plus sign) and accepts leading zeros, which ``csv_value`` makes text,
+    so a cell with one leaves the decision to the regular expressions (None)."""
+    if not _parses(values, pa.int64()):
+        return None
+    try:
+        ints = pc.cast(values, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None  # a plus sign, a cell beyond 64 bits, text: the regular expressions
+    lengths = pc.binary_length(values)
+    zero = pc.and_(pc.starts_with(values, "0"), pc.greater(lengths, 1))
+    minus_zero = pc.and_(pc.starts_with(values, "-0"), pc.greater(lengths, 2))
+    if pc.any(zero).as_py() or pc.any(minus_zero).as_py():
+        return None
+    return ints
+
+
+def _float64(values: pa.Array) -> pa.Array | None:
+    """A column whose first cell is a float, when every cell is one. Where Arrow's float
+    syntax and ``csv_value``'s differ, a cell has no point (``5`` is an integer, ``007`` and
+    ``inf`` text, ``1e5`` a float) or is not finite (``nan``; ``1e999`` overflows in both):
+    only those cells are matched against ``csv_value``'s pattern."""
+    if not _parses(values, pa.float64()):
+        return None
+    try:
+        floats = pc.cast(values, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    finite = pc.all(pc.is_finite(floats)).as_py()
+    if finite and _points(values) == len(values) - values.null_count:
+        return floats  # a point in every cell (Arrow reads one at most in a float)
+    plain = pc.and_(pc.match_substring(values, "."), pc.is_finite(floats))
+    suspect = pc.filter(values, pc.invert(plain))
+    if pc.all(pc.match_substring_regex(suspect, _FLOAT)).as_py():
+        return floats
+    return None  # an integer or text among the floats: the regular expressions decide
+
+
+def _points(values: pa.Array) -> int:
+    """The number of ``.`` in the cells of a string array, counted in its data buffer."""
+    if values.type != pa.string():
+        return -1
+    _validity, offsets, data = values.buffers()
+    if data is None:
+        return 0
+    bounds = memoryview(offsets).cast("i")  # type: ignore[arg-type]
+    start, end = bounds[values.offset], bounds[values.offset + len(values)]
+    return memoryview(data)[start:end].tobytes().count(b".")  # type: ignore[arg-type]
+
+
+#: Cells cast on trial before a whole column is (a failed cast is dear, see _typed_column).
+_TRIAL = 256
+
+
+def _parses(values: pa.Array, kind: pa.DataType) -> bool:
+    """Whether the first cells of ``values`` cast to ``kind`` (so that the whole column is
+    worth casting)."""
+    try:
+        pc.cast(values.slice(0, _TRIAL), kind)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
 
 
 def _first_filled(values: pa.Array) -> str:
@@ -224,30 +318,38 @@ def _first_filled(values: pa.Array) -> str:
 
 
 def _int64(values: pa.Array) -> pa.Array | None:
+    """Cells that are all ``csv_value`` integers as int64, or None beyond 64 bits (Python's
+    int holds them: records). Arrow reads no plus sign: a column with one is cast without."""
     try:
         return pc.cast(values, pa.int64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None  # beyond 64 bits: Python's int holds it, records
+        pass
+    if not pc.any(pc.starts_with(values, "+")).as_py():
+        return None
+    try:
+        return pc.cast(pc.utf8_ltrim(values, "+"), pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
 
 
 def _text_unless_numbers(maybe: pa.Array, values: pa.Array) -> pa.Array | None:
     """``values`` as text, or None when a cell of ``maybe`` (those that could be numbers)
     is one."""
-    if len(maybe) and (pc.any(pc.match_substring_regex(maybe, _INT)).as_py() or
-                       pc.any(pc.match_substring_regex(maybe, _FLOAT)).as_py()):
+    if len(maybe) and pc.any(pc.match_substring_regex(maybe, _NUMBER)).as_py():
         return None  # numbers and text in one column: records
     return values
 
 
-def _regex_typed(values: pa.Array, first: pa.Array, digits: pa.Array) -> pa.Array | None:
-    """Every cell can start a number (``first`` is each one's first character, ``digits``
-    whether it is digits alone): the regular expressions decide."""
+def _regex_typed(values: pa.Array, digits: pa.Array) -> pa.Array | None:
+    """Every cell can start a number (``digits``: whether each is digits alone): the regular
+    expressions decide."""
     if pc.all(digits).as_py():
         leading_zero = pc.and_(pc.starts_with(values, "0"),
                                pc.greater(pc.utf8_length(values), 1))
         is_int = pc.invert(leading_zero) if not pc.any(leading_zero).as_py() else \
             pc.match_substring_regex(values, _INT)
-    elif pc.any(digits).as_py() or pc.any(pc.is_in(first, value_set=_SIGNS)).as_py():
+    elif (pc.any(digits).as_py() or pc.any(pc.starts_with(values, "-")).as_py()
+          or pc.any(pc.starts_with(values, "+")).as_py()):
         is_int = pc.match_substring_regex(values, _INT)
     else:  # no cell is digits alone, none is signed: no integer
         is_int = pa.scalar(False)
