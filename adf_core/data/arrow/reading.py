@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Callable, Iterator
 from typing import IO, Any, cast
 
@@ -33,7 +34,6 @@ from adf_core.data.records import batched
 
 _INT = r"^[-+]?(0|[1-9][0-9]*)$"
 _FLOAT = r"^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$"
-_STARTS = pa.array(list("0123456789+-."))
 _NUMBER = _INT + "|" + _FLOAT
 #: Rows pyarrow parses per block (the batches are then cut to ``batch_size``).
 BLOCK_SIZE = 4 << 20
@@ -118,48 +118,74 @@ def _header(raw: IO[bytes], compressed: bool, delimiter: str) -> list[str] | Non
     return rows[0] if rows else None
 
 
-def _has_quotes(raw: IO[bytes], compressed: bool) -> bool:
-    """Whether the document holds a quote character. Quoting is where pyarrow is lenient and
-    the dict reader strict (a quote never closed, text after a closing quote, a cell over the
-    csv limit are errors naming the line), so a quoted file is read by the dict reader; a
-    scan for one byte costs little beside parsing."""
-    start = raw.tell()
-    stream = _opened(raw, compressed)
-    try:
-        while chunk := stream.read(1 << 20):
-            if b'"' in chunk:
-                return True
-        return False
-    finally:
-        raw.seek(start)
+class _QuoteWatch:
+    """The stream pyarrow reads, watched for a quote character. Quoting is where pyarrow is
+    lenient and the dict reader strict (a quote never closed, text after a closing quote, a
+    cell over the csv limit are errors naming the line), so from the first block that holds
+    one the dict reader takes over; a search for one byte in what is read anyway costs
+    nothing beside parsing (a scan of the file first read it, or inflated it, twice)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream: IO[bytes] | None = stream
+        self._lock = threading.Lock()
+        self.quoted = False
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        with self._lock:  # pyarrow reads ahead in its own threads
+            if self._stream is None:
+                return b""
+            data = self._stream.read(size)
+        if b'"' in data:
+            self.quoted = True
+        return data
+
+    def detach(self) -> None:
+        """Read nothing more from the stream (a read under way ends first): the dict reader
+        may then seek it."""
+        with self._lock:
+            self._stream = None
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def _csv_batches(raw: IO[bytes], compressed: bool, options: Any) -> Iterator[Any]:
+    """Typed batches of the plain CSV ``raw``; _UseRecords (before a batch that holds or
+    follows a quote, a cell over the csv limit, or a header the dict reader must judge) hands
+    the rest to the dict reader. A block's bytes are read before its batch is made, so the
+    batches handed out before a quote was seen hold none."""
     import pyarrow.csv as pcsv
 
-    if _has_quotes(raw, compressed):
-        raise _UseRecords
     header = _header(raw, compressed, options.delimiter)
     if header is None:
         return
     if len(set(header)) != len(header) or not all(header):
         raise _UseRecords  # the dict reader says what is wrong with it
-    reader = pcsv.open_csv(
-        _opened(raw, compressed),
-        read_options=pcsv.ReadOptions(column_names=header, skip_rows=1,
-                                      block_size=BLOCK_SIZE, encoding="utf8"),
-        parse_options=pcsv.ParseOptions(delimiter=options.delimiter, quote_char=False,
-                                        escape_char=False, newlines_in_values=False,
-                                        ignore_empty_lines=True),
-        convert_options=pcsv.ConvertOptions(
-            column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False,
-            quoted_strings_can_be_null=False, check_utf8=True))
-    limit = csv.field_size_limit()
-    for batch in reader:
-        if batch.num_rows:
-            if any(_longest(c) > limit for c in batch.columns):
-                raise _UseRecords  # the dict reader names the cell over the csv limit
-            yield _typed(batch) if options.infer_types else batch
+    watched = _QuoteWatch(_opened(raw, compressed))
+    try:
+        reader = pcsv.open_csv(
+            watched,
+            read_options=pcsv.ReadOptions(column_names=header, skip_rows=1,
+                                          block_size=BLOCK_SIZE, encoding="utf8"),
+            parse_options=pcsv.ParseOptions(delimiter=options.delimiter, quote_char=False,
+                                            escape_char=False, newlines_in_values=False,
+                                            ignore_empty_lines=True),
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=False,
+                quoted_strings_can_be_null=False, check_utf8=True))
+        limit = csv.field_size_limit()
+        for batch in reader:
+            if watched.quoted:
+                raise _UseRecords
+            if batch.num_rows:
+                if any(_longest(c) > limit for c in batch.columns):
+                    raise _UseRecords  # the dict reader names the cell over the csv limit
+                yield _typed(batch) if options.infer_types else batch
+        if watched.quoted:
+            raise _UseRecords  # (each quote is in a row, seen before its batch: defensive)
+    finally:
+        watched.detach()
 
 
 def _longest(column: pa.Array) -> int:
@@ -197,6 +223,18 @@ def _typed_column(text: pa.Array) -> pa.Array | None:
     if empties == len(text):
         return pa.nulls(len(text))
     values = pc.if_else(empty, pa.scalar(None, pa.string()), text) if empties else text
+    sample = _first_filled(values)
+    kind = type(csv_value(sample))  # what the column most likely is: tried first
+    typed = None
+    if kind is float:
+        typed = _float64(values)
+    elif kind is int:
+        typed = _signed_int64(values)
+    elif " " in sample and sample[0] in _NUMERIC_CHARS:  # a date-time column, most likely:
+        spaced = pc.match_substring(values, " ")  # a cell with a space is text, the rest decide
+        return _text_unless_numbers(pc.filter(values, pc.invert(spaced)), values)
+    if typed is not None:
+        return typed
     filled = len(values) - empties
     numeric_start = _numeric_start(text, empty if empties else None)
     starts = pc.sum(numeric_start).as_py() or 0
@@ -204,29 +242,13 @@ def _typed_column(text: pa.Array) -> pa.Array | None:
         if starts == 0:
             return values
         return _text_unless_numbers(pc.filter(values, numeric_start), values)
-    digits = pc.ascii_is_decimal(values)
-    if pc.all(digits).as_py():
-        if not pc.any(pc.starts_with(values, "0")).as_py():
-            return _int64(values)  # digits without a leading zero: integers
-        return _regex_typed(values, digits)
-    sample = _first_filled(values)
-    if " " in sample:  # a date-time column, most likely: a cell with a space is text, the
-        spaced = pc.match_substring(values, " ")  # rest decide
-        return _text_unless_numbers(pc.filter(values, pc.invert(spaced)), values)
-    kind = type(csv_value(sample))
-    if kind is int:
-        typed = _signed_int64(values)
-        if typed is not None:
-            return typed
-    elif kind is float:
-        typed = _float64(values)
-        if typed is not None:
-            return typed
-    return _regex_typed(values, digits)
+    return _regex_typed(values, pc.ascii_is_decimal(values))
 
+
+_NUMERIC_CHARS = "0123456789+-."
 
 #: The first bytes that can start a number (digits, signs, a point) as a set of uint8.
-_NUMERIC_BYTES = pa.array([ord(c) for c in "0123456789+-."], pa.uint8())
+_NUMERIC_BYTES = pa.array([ord(c) for c in _NUMERIC_CHARS], pa.uint8())
 
 
 def _numeric_start(text: pa.Array, empty: pa.Array | None) -> pa.Array:
@@ -235,7 +257,7 @@ def _numeric_start(text: pa.Array, empty: pa.Array | None) -> pa.Array:
     one byte per cell, against a slice of each cell that builds a new string array)."""
     if text.type != pa.string() or text.null_count:
         first = pc.utf8_slice_codeunits(text, 0, 1)
-        return pc.is_in(first, value_set=_STARTS)
+        return pc.is_in(first, value_set=pa.array(list(_NUMERIC_CHARS)))
     _validity, offsets, data = text.buffers()
     starts = pa.Array.from_buffers(pa.int32(), len(text), [None, offsets], offset=text.offset)
     if empty is not None:  # an empty cell has no first byte (the last may start past the data)
