@@ -320,7 +320,7 @@ def _span(values: pa.Array) -> int:
     offsets = values.buffers()[1]
     if offsets is None:
         return 0
-    bounds = memoryview(offsets).cast("i")  # type: ignore[arg-type]
+    bounds = memoryview(offsets).cast("i")
     return int(bounds[values.offset + len(values)] - bounds[values.offset])
 
 
@@ -331,9 +331,9 @@ def _points(values: pa.Array) -> int:
     _validity, offsets, data = values.buffers()
     if data is None:
         return 0
-    bounds = memoryview(offsets).cast("i")  # type: ignore[arg-type]
+    bounds = memoryview(offsets).cast("i")
     start, end = bounds[values.offset], bounds[values.offset + len(values)]
-    return memoryview(data)[start:end].tobytes().count(b".")  # type: ignore[arg-type]
+    return memoryview(data)[start:end].tobytes().count(b".")
 
 
 #: Cells cast on trial before a whole column is (a failed cast is dear, see _typed_column).
