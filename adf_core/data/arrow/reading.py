@@ -2,10 +2,12 @@
 
 The values are those the dict readers make (``adf_core.data.formats``): a CSV cell is read as
 text and typed column by column with the same rule as ``csv_value`` (integers, floats, empty
-cells as null, the rest text); a batch whose column mixes integers, floats and text, which
-one Arrow column cannot hold, is made records with ``csv_value`` itself. A file holding a
-quote character is read by the dict reader, which is strict about quoting where pyarrow is
-lenient (a quote never closed, text after a closing quote).
+cells as null, the rest text): Arrow's casts, where cheap checks show that Arrow's number
+syntax and ``csv_value``'s agree on the column, the regular expressions otherwise. A batch
+whose column mixes integers, floats and text, which one Arrow column cannot hold, is made
+records with ``csv_value`` itself. From the first block holding a quote character a file is
+read by the dict reader (skipping the records already handed out), which is strict about
+quoting where pyarrow is lenient (a quote never closed, text after a closing quote).
 
 Errors keep the dict readers' wording and positions: when pyarrow cannot parse a file (a row
 with the wrong number of fields, bytes that are not UTF-8, a cell over the csv limit), it is read
