@@ -1,12 +1,13 @@
 """Write Arrow batches through a :class:`~adf_core.data.formats.RecordWriter`, vectorised.
 
 Parquet batches go to a streaming ``ParquetWriter`` (gathered into row groups of
-``ROW_GROUP_ROWS``, not one per batch); JSON lines, JSON and CSV are encoded column by column
-(:mod:`adf_core.data.arrow.text`) and written as bytes. The output is byte for byte what the
-dict writer writes for the same records. A batch the vectorised encoders do not take (a
-non-UTF-8 encoding, a NaN in JSON, CSV columns other than the header's, a union CSV header)
-is made records and written by the dict writer, whose rules and errors then apply; so is
-every batch when a bad-record policy hands unwritable records to ``on_unwritable``.
+``ROW_GROUP_ROWS`` or ``ROW_GROUP_BYTES``, not one per batch); JSON lines, JSON and CSV are
+encoded column by column (:mod:`adf_core.data.arrow.text`) and written as bytes. The output
+is byte for byte what the dict writer writes for the same records. A batch the vectorised
+encoders do not take (a non-UTF-8 encoding, a NaN in JSON, CSV columns other than the
+header's, a union CSV header) is made records and written by the dict writer, whose rules and
+errors then apply; so is every batch when a bad-record policy hands unwritable records to
+``on_unwritable``.
 """
 
 from __future__ import annotations
