@@ -86,6 +86,17 @@ def _truthy(value: Value) -> Value:
     raise Unsupported(f"truth of {value.type}")
 
 
+def _constant(value: Any) -> Node:
+    """A literal's scalar, made once rather than per batch (scalars are immutable); one
+    Arrow cannot make fails per batch, where ``mask`` turns it into Unsupported."""
+    try:
+        scalar = pa.scalar(value)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError,
+            ValueError, OverflowError):
+        return lambda b: pa.scalar(value)
+    return lambda b: scalar
+
+
 def _compile(node: ast.AST) -> Node:
     if isinstance(node, ast.BoolOp):
         parts = [_compile(v) for v in node.values]
@@ -110,13 +121,11 @@ def _compile(node: ast.AST) -> Node:
     if isinstance(node, ast.BinOp):
         return _compile_arithmetic(node)
     if isinstance(node, ast.Constant):
-        value = node.value
-        return lambda b: pa.scalar(value)
+        return _constant(node.value)
     if isinstance(node, ast.Name):
         lowered = node.id.lower()
         if lowered in _CONSTANTS:
-            constant = _CONSTANTS[lowered]
-            return lambda b: pa.scalar(constant)
+            return _constant(_CONSTANTS[lowered])
         return _field(node.id)
     if isinstance(node, ast.Call):  # field("name"), checked by compile_condition
         return _field(node.args[0].value)  # type: ignore[attr-defined]
