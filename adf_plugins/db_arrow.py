@@ -24,6 +24,9 @@ _DRIVERS = {"postgresql": "adbc_driver_postgresql", "sqlite": "adbc_driver_sqlit
 ARROW_BATCH_ROWS = 4096
 #: bytes per batch the PostgreSQL driver decodes from the COPY stream before handing it over
 PG_BATCH_BYTES = 4 << 20
+#: rows per batch the SQLite driver makes: cut into `batch_size` slices without a copy, but for
+#: a slice that spans two of them (the typed first row of a table read shifts every cut)
+SQLITE_BATCH_ROWS = 65_536
 
 
 def backend(url: str) -> str | None:
@@ -154,8 +157,8 @@ def read(
                 sql = f"SELECT * FROM (SELECT {_typed_first_row(declared)}) UNION ALL {sql}"
         if scheme == "postgresql":  # the driver's batches (16 MB by default) are held too
             options = {"adbc.postgresql.batch_size_hint_bytes": str(PG_BATCH_BYTES)}
-        else:  # SQLite's driver makes batches of 1024 rows: make them the size wanted
-            options = {"adbc.sqlite.query.batch_rows": str(rows)}
+        else:  # SQLite's driver makes batches of 1024 rows: larger ones are sliced (no copy)
+            options = {"adbc.sqlite.query.batch_rows": str(max(rows, SQLITE_BATCH_ROWS))}
         try:
             reader = stack.enter_context(adbc_query.query(conn, sql, args, options))
         except Exception as exc:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from adf_core.data.arrow.text import NotVectorised, csv_bytes, csv_header, jsonl_bytes
+from adf_core.data.arrow.text import NotVectorised, csv_bytes, csv_header, jsonl_bytes, jsonl_view
 
 RecordWriter = Any  # adf_core.data.formats.RecordWriter, which imports this module
 
@@ -105,7 +105,7 @@ def _parquet(writer: RecordWriter, batch: Any, where: str, base: int) -> None:
 
 def _json(writer: RecordWriter, batch: Any) -> None:
     if writer.fmt == "jsonl":
-        writer._out.write(jsonl_bytes(batch))
+        writer._out.write(jsonl_view(batch))  # no copy of the encoded lines
         return
     data = jsonl_bytes(batch, ",\n")[:-2]
     writer._out.write((b",\n" if writer.count else b"[\n") + data)
