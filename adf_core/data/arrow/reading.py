@@ -43,12 +43,18 @@ def _is_utf8(encoding: str) -> bool:
     return encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
 
 
+def takes(fmt: str, encoding: str) -> bool:
+    """Whether this reader takes a document of ``fmt`` once it is seekable: parquet always;
+    csv when UTF-8."""
+    return fmt == "parquet" or (fmt == "csv" and _is_utf8(encoding))
+
+
 def can_read(raw: IO[bytes], fmt: str, encoding: str) -> bool:
     """Whether this reader takes the document: parquet always; csv when UTF-8 and seekable
     (a parse error re-reads it with the dict reader)."""
     if fmt == "parquet":
         return True
-    if fmt != "csv" or not _is_utf8(encoding):
+    if not takes(fmt, encoding):
         return False
     try:
         return bool(raw.seekable())
