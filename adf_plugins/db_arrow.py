@@ -10,6 +10,7 @@ are imported only when a component runs.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -23,6 +24,9 @@ _DRIVERS = {"postgresql": "adbc_driver_postgresql", "sqlite": "adbc_driver_sqlit
 ARROW_BATCH_ROWS = 4096
 #: bytes per batch the PostgreSQL driver decodes from the COPY stream before handing it over
 PG_BATCH_BYTES = 4 << 20
+#: rows per batch the SQLite driver makes: cut into `batch_size` slices without a copy, but for
+#: a slice that spans two of them (the typed first row of a table read shifts every cut)
+SQLITE_BATCH_ROWS = 65_536
 
 
 def backend(url: str) -> str | None:
@@ -138,24 +142,25 @@ def read(
             sql, args = _positional(sql, params, scheme)
     what = f"table {table!r}" if table is not None else f"query {query!r}"
     place = f"{_where_label()} source {safe_url(url)}"
-    try:
-        conn = connect(url, scheme)
-    except Exception as exc:
-        raise ConnectionError(f"{place}: cannot connect: {_first_line(exc)}") from None
-    try:
+    from adf_plugins import adbc_query
+
+    with contextlib.ExitStack() as stack:
+        try:
+            conn = stack.enter_context(adbc_query.connection(scheme, _target(url, scheme)))
+            if scheme == "sqlite":  # SQLite writers hold the file lock: wait for it
+                adbc_query.rows(conn, "PRAGMA busy_timeout = 60000")
+        except Exception as exc:
+            raise ConnectionError(f"{place}: cannot connect: {_first_line(exc)}") from None
         if scheme == "sqlite" and table is not None:
             declared = _sqlite_declared(conn, table)
             if declared:  # a first row of the declared types: see _typed_first_row
                 sql = f"SELECT * FROM (SELECT {_typed_first_row(declared)}) UNION ALL {sql}"
-        cursor = conn.cursor()
         if scheme == "postgresql":  # the driver's batches (16 MB by default) are held too
-            cursor.adbc_statement.set_options(
-                **{"adbc.postgresql.batch_size_hint_bytes": str(PG_BATCH_BYTES)})
-        else:  # SQLite's driver makes batches of 1024 rows: make them the size wanted
-            cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(rows)})
+            options = {"adbc.postgresql.batch_size_hint_bytes": str(PG_BATCH_BYTES)}
+        else:  # SQLite's driver makes batches of 1024 rows: larger ones are sliced (no copy)
+            options = {"adbc.sqlite.query.batch_rows": str(max(rows, SQLITE_BATCH_ROWS))}
         try:
-            cursor.execute(sql, args or None)
-            reader = cursor.fetch_record_batch()
+            reader = stack.enter_context(adbc_query.query(conn, sql, args, options))
         except Exception as exc:
             message = _first_line(exc)
             if table is not None and ("does not exist" in message or "no such table" in message):
@@ -171,18 +176,26 @@ def read(
             yield from rechunk(batches, rows)
         except Exception as exc:  # a value we cannot convert, a broken stream, a driver error
             raise RuntimeError(f"{place}: {what}: {_first_line(exc)}") from None
-        cursor.close()
-    finally:
-        conn.close()
+
+
+def _target(url: str, scheme: str) -> str:
+    """What the driver connects to: a libpq URI, a SQLite database (path)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if scheme == "postgresql":
+        return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    return parsed.database or ":memory:"
 
 
 def _sqlite_declared(conn: Any, table: str) -> dict[str, str]:
     """Declared column types of a SQLite table (upper case), read by the row path's reflection."""
     schema, _, name = table.rpartition(".")
     pragma = f"{quote(schema)}.table_info" if schema else "table_info"
-    with conn.cursor() as cursor:
-        cursor.execute(f"PRAGMA {pragma}({quote(name)})")
-        return {row[1]: str(row[2] or "").upper() for row in cursor.fetchall()}
+    from adf_plugins.adbc_query import rows
+
+    return {row[1]: str(row[2] or "").upper()
+            for row in rows(conn, f"PRAGMA {pragma}({quote(name)})")}
 
 
 def _typed_first_row(declared: dict[str, str]) -> str:

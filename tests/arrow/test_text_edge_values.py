@@ -84,3 +84,20 @@ def test_floats_whole_fractional_and_in_exponent_form(tmp_path: Path, out: str) 
     assert arrow == records
     if out == "jsonl":
         assert b'"f": 1.0,' in arrow and b'"f": -0.0,' in arrow and b'"f": null,' in arrow
+
+
+@pytest.mark.parametrize("out", OUT_FORMATS)
+def test_one_special_value_in_an_otherwise_plain_column(tmp_path: Path, out: str) -> None:
+    """The encoders look at a column's bytes as a whole first: one value needing a rewrite,
+    whichever kind, still gets it (each column holds one kind among plain values)."""
+    plain = ["customer 1", "customer 2", None, "customer 3"]
+    specials = {"quote": 'say "hi"', "slash": "C:\\dir", "bell": "ding\x07", "tab": "a\tb",
+                "nul": "nul\x00", "unicode": "ünïcødé ✓"}
+    columns: dict[str, Any] = {name: [*plain, value] for name, value in specials.items()}
+    fractions = [0.14, -2.5, None, 123456789.125]
+    columns |= {"exponent": [*fractions, 1.5e-7], "large": [*fractions, 1.5e22],
+                "whole": [*fractions, 3.0], "fractions": [*fractions, 0.25]}
+    arrow, records = both(tmp_path, pa.table(columns), out)
+    assert arrow == records
+    if out == "jsonl":
+        assert b'"ding\\u0007"' in arrow and b'"whole": 3.0,' in arrow

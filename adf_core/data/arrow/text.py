@@ -48,11 +48,17 @@ def _python_repr_fix(col: pa.Array, text: pa.Array, encode: Callable[[Any], str]
 def _float_text(col: pa.Array, encode: Callable[[Any], str]) -> pa.Array:
     col = col.cast(pa.float64())
     text = pc.cast(col, pa.string())
-    # Python writes 1.0 and -0.0 where Arrow writes 1 and -0: a finite float's text without a
-    # dot is whole (or in exponent form, which _python_repr_fix rewrites anyway)
-    whole = pc.invert(pc.match_substring(text, "."))
-    if pc.any(whole).as_py():
-        text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+    # one look at all the text first: in most columns every value has its one dot and none
+    # an exponent, and then there is nothing to rewrite
+    data = _concatenated(text)
+    if data.count(b".") != len(text) - text.null_count:
+        # Python writes 1.0 and -0.0 where Arrow writes 1 and -0: a finite float's text
+        # without a dot is whole (or in exponent form, which _python_repr_fix rewrites anyway)
+        whole = pc.invert(pc.match_substring(text, "."))
+        if pc.any(whole).as_py():
+            text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+    if b"e" not in data:
+        return text
     return _python_repr_fix(col, text, encode)
 
 
@@ -129,9 +135,21 @@ def _escaped(text: pa.Array) -> pa.Array:
     return escaped
 
 
+def _plain(text: pa.Array) -> bool:
+    """True when no value holds a quote, a backslash or a control character: one scan of the
+    column's bytes (a null's, if any, too: that can only send it the longer way)."""
+    data = _concatenated(text)
+    if b'"' in data or b"\\" in data:
+        return False
+    low = pc.min(pa.Array.from_buffers(pa.uint8(), len(data), [None, pa.py_buffer(data)]))
+    return not low.is_valid or low.as_py() >= 0x20
+
+
 def _string_pieces(text: pa.Array) -> Pieces:
     """A JSON string per value, quoted: most values need no escape, so only the rows that
     hold a quote, a backslash or a control character are rewritten."""
+    if _plain(text):
+        return ['"', text, '"']
     needs = pc.fill_null(pc.match_substring_regex(text, _NEEDS_ESCAPE), False)
     if pc.any(needs).as_py():
         rows = pc.indices_nonzero(needs)
@@ -210,30 +228,41 @@ def json_column(col: pa.Array) -> pa.Array:
 def jsonl_bytes(batch: pa.RecordBatch | pa.Table, separator: str = "\n") -> bytes:
     """The JSON lines of ``batch`` (each object followed by ``separator``), keys in column
     order. Raises :class:`NotVectorised` for a batch the dict writer must write."""
+    return jsonl_view(batch, separator).tobytes()
+
+
+def jsonl_view(batch: pa.RecordBatch | pa.Table, separator: str = "\n") -> memoryview:
+    """:func:`jsonl_bytes` without the copy: a view of the encoded lines' buffer (a file
+    takes it as it is)."""
     names = batch.schema.names
     if len(set(names)) != len(names):
         raise NotVectorised("duplicate column names")
     if not names:
-        return ("{}" + separator).encode() * batch.num_rows
+        return memoryview(("{}" + separator).encode() * batch.num_rows)
     pieces: Pieces = []
     for index, name in enumerate(names):
         pieces.append(("{" if index == 0 else ", ") + dumps(name) + ": ")
         pieces.extend(_column_pieces(batch.column(index)))
     pieces.append("}" + separator)
-    return _concatenated(_joined(pieces, batch.num_rows))
+    return _text_view(_joined(pieces, batch.num_rows))
 
 
 def _concatenated(lines: pa.Array) -> bytes:
-    """The text of a string array, end to end, straight from its buffers."""
+    """The text of a string array, end to end."""
+    return _text_view(lines).tobytes()
+
+
+def _text_view(lines: pa.Array) -> memoryview:
+    """The text of a string array, end to end, straight from its buffers (no copy)."""
     if isinstance(lines, pa.ChunkedArray):
         lines = lines.combine_chunks()
     if not len(lines):
-        return b""
+        return memoryview(b"")
     _validity, offsets_buffer, data = lines.buffers()
     offsets = memoryview(offsets_buffer).cast("b").cast(
         "q" if pa.types.is_large_string(lines.type) else "i")
     start, end = offsets[lines.offset], offsets[lines.offset + len(lines)]
-    return memoryview(data)[start:end].tobytes()
+    return memoryview(data)[start:end]
 
 
 # -- CSV ----------------------------------------------------------------------------------

@@ -16,16 +16,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from adf_core.data.arrow.text import NotVectorised, csv_bytes, csv_header, jsonl_bytes
+from adf_core.data.arrow.text import NotVectorised, csv_bytes, csv_header, jsonl_bytes, jsonl_view
 
 RecordWriter = Any  # adf_core.data.formats.RecordWriter, which imports this module
 
-#: Rows gathered before a parquet row group is written: pyarrow's own default for
-#: ``write_table``. Fewer cost more to encode, not less: a column's dictionary grows to its
-#: page limit (1 MiB) in every row group before the writer gives it up for a plain encoding,
-#: so a high-cardinality column (an id, an amount) is hashed 128k values per row group;
-#: 128k-row groups took ~1.7x the CPU of 1M-row groups on a six-column table.
-ROW_GROUP_ROWS = 1 << 20
+#: Rows gathered before a parquet row group is written. The writer holds a row group's
+#: input and its encoded pages: at 128k rows, 39 MB of Arrow memory for the 6-column table of
+#: benchmarks/etl.py, at 64k rows 12 MB (a stream's peak RSS is what this bounds). Larger
+#: groups encode faster (a column's dictionary grows to its 1 MiB page limit in every group
+#: before the writer gives it up: 128k-row groups took ~1.7x the CPU of 1M-row groups), but
+#: flat memory is the promise: 1M-row groups put csv -> parquet at ~290 MB peak RSS.
+ROW_GROUP_ROWS = 64 * 1024
 #: ... or fewer, when the gathered batches hold this many bytes (wide rows).
 ROW_GROUP_BYTES = 64 << 20
 
@@ -118,7 +119,7 @@ def _parquet(writer: RecordWriter, batch: Any, where: str, base: int) -> None:
 
 def _json(writer: RecordWriter, batch: Any) -> None:
     if writer.fmt == "jsonl":
-        writer._out.write(jsonl_bytes(batch))
+        writer._out.write(jsonl_view(batch))  # no copy of the encoded lines
         return
     data = jsonl_bytes(batch, ",\n")[:-2]
     writer._out.write((b",\n" if writer.count else b"[\n") + data)
