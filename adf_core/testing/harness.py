@@ -160,13 +160,18 @@ class PluginHarness:
 
 
 def _structlog_config() -> dict[str, Any] | None:
+    """structlog's configuration, or None when it is not configured (or not imported)."""
     import sys
 
     structlog = sys.modules.get("structlog")
-    return None if structlog is None else dict(structlog.get_config())
+    if structlog is None or not structlog.is_configured():
+        return None
+    return dict(structlog.get_config())
 
 
 def _restore_structlog(saved: dict[str, Any] | None) -> None:
+    """Put back what ``_structlog_config`` saw: configuring the defaults is not the same as
+    leaving structlog unconfigured (the engine's tracing then prints to stdout)."""
     import sys
 
     structlog = sys.modules.get("structlog")

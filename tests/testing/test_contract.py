@@ -229,3 +229,17 @@ def test_without_builtins_only_the_plugin_is_there(pytester: pytest.Pytester) ->
             assert adf_registry.names() == {"numbers", "double", "sink"}
     """)
     outcome(pytester).assert_outcomes(passed=1)
+
+
+def test_the_cli_fixture_leaves_an_unconfigured_structlog_unconfigured() -> None:
+    """Configured with its defaults, structlog prints to stdout: every later flow's events
+    would then land in the output a test reads."""
+    import structlog
+
+    from adf_core.testing.harness import PluginHarness
+
+    structlog.reset_defaults()
+    assert not structlog.is_configured()
+    result = PluginHarness().cli("components")
+    assert result.exit_code == 0, result.stderr
+    assert not structlog.is_configured()
