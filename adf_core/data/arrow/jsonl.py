@@ -1,0 +1,177 @@
+"""Read JSON lines into Arrow batches, a chunk of whole lines at a time, where a batch is
+provably what the dict reader (``json.loads`` line by line) makes.
+
+pyarrow's JSON reader differs from ``json.loads`` in ways a batch would show: a key a line
+lacks is null (and a JSONL writer would then write ``"k": null``), ``1`` in a column of
+floats is ``1.0``, the columns keep the order keys were first seen in (not each line's), a
+nested object gains the keys other lines' objects have, a number beyond 64 bits is a float,
+text such as ``"2024-01-02"`` is a timestamp, and one line may hold two objects. Rather than
+test for each, a chunk's batch is written back as JSON lines by the vectorised encoder the
+JSONL writer uses (``adf_core.data.arrow.text``), with the spacing of the chunk's first line
+(``json.dumps``'s or the compact one), and compared with the chunk's bytes. When they are
+equal every line reads back with ``json.loads`` as its row (the same keys in the same order,
+an integer as an integer), so the batch holds exactly the dict reader's records; this holds
+for the types ``json.loads`` makes, so text pyarrow reads as a timestamp is read again as
+text. The check costs about a third of the parse, and a chunk that fails it (other escapes
+such as ``\\u00e9``, ``1e5``, keys missing or in another order) is read by ``json.loads``:
+after two such chunks in a row the rest of the document is, without trying pyarrow.
+
+Errors are the dict reader's: a chunk whose lines ``json.loads`` cannot read (or that are not
+UTF-8, or not objects) makes the caller read the document again with the dict reader, which
+raises the error with its file, record and line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+import pyarrow as pa
+
+from adf_core.data.arrow.text import NotVectorised, jsonl_bytes
+
+#: Bytes read per chunk (cut after its last newline).
+CHUNK_SIZE = 4 << 20
+#: Chunks in a row the check may fail before the rest of the document is read by json.loads.
+MISSES = 2
+
+
+class UseRecords(Exception):
+    """The document is read by the dict reader from its start (it holds an error, which the
+    dict reader words and places)."""
+
+
+def jsonl_batches(stream: IO[bytes], records: Callable[[bytes], list[dict[str, Any]]]
+                  ) -> Iterator[Any]:
+    """Arrow batches and lists of records (from ``records(chunk)``, which raises
+    :class:`UseRecords` for a chunk the dict reader cannot read) for the JSON lines of
+    ``stream``, in order."""
+    hint: pa.Schema | None = None
+    misses = 0
+    for chunk in _chunks(stream):
+        batch = None
+        if misses < MISSES:
+            batch, hint = _exact_batch(chunk, hint)
+            misses = 0 if batch is not None else misses + 1
+        if batch is not None:
+            yield batch
+        else:
+            rows = records(chunk)
+            if rows:
+                yield rows
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    """The stream in chunks of whole lines (the last may lack its newline), the byte-order
+    mark that starts it dropped (the dict reader reads UTF-8 as ``utf-8-sig``)."""
+    data = _without_bom(stream.read(CHUNK_SIZE))
+    while data:
+        more = stream.read(CHUNK_SIZE)
+        if not more:
+            yield from _checked(data)
+            return
+        end = data.rfind(b"\n") + 1
+        if not end:  # a line longer than a chunk
+            data += more
+            continue
+        yield from _checked(data[:end])
+        data = data[end:] + more
+
+
+def _without_bom(chunk: bytes) -> bytes:
+    return chunk[len(codecs.BOM_UTF8):] if chunk.startswith(codecs.BOM_UTF8) else chunk
+
+
+def _checked(chunk: bytes) -> Iterator[bytes]:
+    if chunk.startswith(codecs.BOM_UTF8):
+        raise UseRecords  # a byte-order mark inside the document: the dict reader's error
+    if chunk:
+        yield chunk
+
+
+def _exact_batch(chunk: bytes, hint: pa.Schema | None
+                 ) -> tuple[pa.RecordBatch | None, pa.Schema | None]:
+    """The chunk as one Arrow batch when it is exactly the dict reader's records, else None;
+    and the schema to try first on the next chunk (text read as text, not as timestamps)."""
+    if hint is not None:
+        batch = _parsed(chunk, hint)
+        if batch is not None and _same_text(batch, chunk):
+            return batch, hint
+    batch = _parsed(chunk, None)
+    if batch is None:
+        return None, None
+    schema = _json_schema(batch.schema)
+    if schema is None:
+        return None, None
+    if schema != batch.schema:  # text read as timestamps: read again as text
+        batch = _parsed(chunk, schema)
+        if batch is None:
+            return None, None
+        hint = schema
+    else:
+        hint = None  # inference needs no help
+    return (batch if _same_text(batch, chunk) else None), hint
+
+
+def _parsed(chunk: bytes, schema: pa.Schema | None) -> pa.RecordBatch | None:
+    import pyarrow.json as pj
+
+    options = pj.ParseOptions(explicit_schema=schema) if schema is not None else None
+    try:
+        table = pj.read_json(io.BytesIO(chunk), parse_options=options)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None  # json.loads decides: maybe an error, maybe what pyarrow cannot hold
+    if not table.num_columns or not table.num_rows:
+        return None
+    if schema is not None and table.schema.names != schema.names:
+        return None  # keys the schema lacks, after those it has
+    return table.combine_chunks().to_batches()[0]
+
+
+_JSON_TYPES = (pa.types.is_int64, pa.types.is_float64, pa.types.is_string, pa.types.is_boolean,
+               pa.types.is_null)
+
+
+def _json_type(kind: pa.DataType) -> pa.DataType | None:
+    """``kind`` with every date or time made text (pyarrow infers timestamps from text), or
+    None when it holds a type ``json.loads`` cannot make."""
+    if any(test(kind) for test in _JSON_TYPES):
+        return kind
+    if pa.types.is_temporal(kind):
+        return pa.string()
+    if pa.types.is_list(kind):
+        item = _json_type(kind.value_type)
+        return None if item is None else pa.list_(item)
+    if pa.types.is_struct(kind):
+        fields = [_json_field(kind.field(i)) for i in range(kind.num_fields)]
+        if any(field is None for field in fields):
+            return None
+        return pa.struct(fields)
+    return None
+
+
+def _json_field(field: pa.Field) -> pa.Field | None:
+    kind = _json_type(field.type)
+    return None if kind is None else pa.field(field.name, kind)
+
+
+def _json_schema(schema: pa.Schema) -> pa.Schema | None:
+    fields = [_json_field(field) for field in schema]
+    if any(field is None for field in fields):
+        return None
+    return pa.schema(fields)
+
+
+def _same_text(batch: pa.RecordBatch, chunk: bytes) -> bool:
+    """Whether ``batch`` written as JSON lines (spaced as the chunk's first line is) is
+    the chunk, byte for byte."""
+    compact = b'": ' not in chunk[:chunk.find(b"\n")]
+    try:
+        text = jsonl_bytes(batch, compact=compact)
+    except NotVectorised:  # NaN or an infinity: json.loads reads them
+        return False
+    if not chunk.endswith(b"\n"):
+        return text[:-1] == chunk
+    return text == chunk
