@@ -45,22 +45,21 @@ class UseRecords(Exception):
 
 def jsonl_batches(stream: IO[bytes], records: Callable[[bytes], list[dict[str, Any]]]
                   ) -> Iterator[Any]:
-    """Arrow batches and lists of records (from ``records(chunk)``, which raises
-    :class:`UseRecords` for a chunk the dict reader cannot read) for the JSON lines of
+    """Arrow batches and lists of records (from ``records(lines)``, which raises
+    :class:`UseRecords` for lines the dict reader cannot read) for the JSON lines of
     ``stream``, in order."""
     hint: pa.Schema | None = None
     misses = 0
     for chunk in _chunks(stream):
-        batch = None
+        pieces = None
         if misses < MISSES:
-            batch, hint = _exact_batch(chunk, hint)
-            misses = 0 if batch is not None else misses + 1
-        if batch is not None:
-            yield batch
-        else:
-            rows = records(chunk)
-            if rows:
-                yield rows
+            pieces, hint = _exact_pieces(chunk, hint, records)
+            misses = 0 if pieces is not None else misses + 1
+        if pieces is None:
+            pieces = [records(chunk)]
+        for piece in pieces:
+            if len(piece):
+                yield piece
 
 
 def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
@@ -91,28 +90,32 @@ def _checked(chunk: bytes) -> Iterator[bytes]:
         yield chunk
 
 
-def _exact_batch(chunk: bytes, hint: pa.Schema | None
-                 ) -> tuple[pa.RecordBatch | None, pa.Schema | None]:
-    """The chunk as one Arrow batch when it is exactly the dict reader's records, else None;
-    and the schema to try first on the next chunk (text read as text, not as timestamps)."""
-    if hint is not None:
-        batch = _parsed(chunk, hint)
-        if batch is not None and _same_text(batch, chunk):
-            return batch, hint
-    batch = _parsed(chunk, None)
+def _exact_pieces(chunk: bytes, hint: pa.Schema | None,
+                  records: Callable[[bytes], list[dict[str, Any]]]
+                  ) -> tuple[list[Any] | None, pa.Schema | None]:
+    """The chunk as Arrow batches, and records for the few lines Arrow does not hold
+    exactly, or None when it is not worth it; and the schema to try first on the next chunk
+    (text read as text, not as timestamps)."""
+    if b"\r" in chunk:  # CRLF: json.loads ignores the CR; a lone CR ends a line for it
+        chunk = chunk.replace(b"\r\n", b"\n")
+        if b"\r" in chunk:
+            return None, None
+    batch = _parsed(chunk, hint) if hint is not None else None
     if batch is None:
-        return None, None
-    schema = _json_schema(batch.schema)
-    if schema is None:
-        return None, None
-    if schema != batch.schema:  # text read as timestamps: read again as text
-        batch = _parsed(chunk, schema)
+        hint = None
+        batch = _parsed(chunk, None)
         if batch is None:
             return None, None
-        hint = schema
-    else:
-        hint = None  # inference needs no help
-    return (batch if _same_text(batch, chunk) else None), hint
+        schema = _json_schema(batch.schema)
+        if schema is None:
+            return None, None
+        if schema != batch.schema:  # text read as timestamps: read again as text
+            batch = _parsed(chunk, schema)
+            if batch is None:
+                return None, None
+            hint = schema
+    pieces = _same_lines(batch, chunk, records)
+    return pieces, (hint if pieces is not None else None)
 
 
 def _parsed(chunk: bytes, schema: pa.Schema | None) -> pa.RecordBatch | None:
@@ -164,14 +167,44 @@ def _json_schema(schema: pa.Schema) -> pa.Schema | None:
     return pa.schema(fields)
 
 
-def _same_text(batch: pa.RecordBatch, chunk: bytes) -> bool:
-    """Whether ``batch`` written as JSON lines (spaced as the chunk's first line is) is
-    the chunk, byte for byte."""
+#: Runs of lines a chunk may have that Arrow does not hold exactly (read by json.loads
+#: between Arrow slices); beyond it the whole chunk is, rather than many small batches.
+RUNS = 8
+
+
+def _same_lines(batch: pa.RecordBatch, chunk: bytes,
+                records: Callable[[bytes], list[dict[str, Any]]]) -> list[Any] | None:
+    """``batch`` (in slices) and ``records`` of the lines where ``batch`` written as JSON
+    lines (spaced as the chunk's first line is) is not the chunk's line, byte for byte;
+    None when they are many."""
     compact = b'": ' not in chunk[:chunk.find(b"\n")]
     try:
         text = jsonl_bytes(batch, compact=compact)
     except NotVectorised:  # NaN or an infinity: json.loads reads them
-        return False
+        return None
     if not chunk.endswith(b"\n"):
-        return text[:-1] == chunk
-    return text == chunk
+        chunk += b"\n"
+    if text == chunk:
+        return [batch]
+    lines, written = chunk.split(b"\n"), text.split(b"\n")
+    if len(lines) != len(written):
+        return None  # blank lines, two objects on a line: json.loads decides
+    pieces: list[Any] = []
+    done = runs = 0
+    for row, (line, mine) in enumerate(zip(lines, written, strict=True)):
+        if line == mine:
+            continue
+        if row > done:
+            pieces.append(batch.slice(done, row - done))
+        elif pieces and isinstance(pieces[-1], list):
+            pieces[-1].extend(records(line))
+            done = row + 1
+            continue
+        runs += 1
+        if runs > RUNS:
+            return None
+        pieces.append(records(line))
+        done = row + 1
+    if done < batch.num_rows:
+        pieces.append(batch.slice(done))
+    return pieces
