@@ -62,6 +62,39 @@ def jsonl_batches(stream: IO[bytes], records: Callable[[bytes], list[dict[str, A
                 yield piece
 
 
+def aligned(pieces: Iterator[Any], size: int) -> Iterator[Any]:
+    """Batches of ``size`` rows cut from ``pieces`` (Arrow batches and lists of records)
+    where the dict reader's batches are cut, so that a destination gets the same batches
+    either way (a parquet schema is the first batch's); a batch that spans a list and an
+    Arrow batch, or two Arrow schemas, is records."""
+    parts: list[Any] = []
+    held = 0
+    for piece in pieces:
+        at, rows = 0, len(piece)
+        while at < rows:
+            take = min(size - held, rows - at)
+            if at == 0 and take == rows:
+                parts.append(piece)
+            else:
+                parts.append(piece[at:at + take] if isinstance(piece, list)
+                             else piece.slice(at, take))
+            held, at = held + take, at + take
+            if held == size:
+                yield _joined(parts)
+                parts, held = [], 0
+    if parts:
+        yield _joined(parts)
+
+
+def _joined(parts: list[Any]) -> Any:
+    if len(parts) == 1:
+        return parts[0]
+    if all(not isinstance(part, list) and part.schema == parts[0].schema for part in parts):
+        return pa.Table.from_batches(parts).combine_chunks().to_batches()[0]
+    return [row for part in parts
+            for row in (part if isinstance(part, list) else part.to_pylist())]
+
+
 def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
     """The stream in chunks of whole lines (the last may lack its newline), the byte-order
     mark that starts it dropped (the dict reader reads UTF-8 as ``utf-8-sig``)."""

@@ -30,7 +30,7 @@ from typing import IO, Any, cast
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from adf_core.data.arrow.jsonl import UseRecords, jsonl_batches
+from adf_core.data.arrow.jsonl import UseRecords, aligned, jsonl_batches
 from adf_core.data.encoding import csv_value
 from adf_core.data.records import batched
 
@@ -73,7 +73,8 @@ def read_arrow_batches(raw: IO[bytes], fmt: str, source: str, batch_size: int,
     start = raw.tell()
     done = 0
     try:
-        for batch in _text_batches(raw, fmt, source, dict_reader, options):
+        for batch in _text_batches(raw, fmt, source, dict_reader,
+                                   {**options, "batch_size": batch_size}):
             for chunk in _slices(batch, batch_size):
                 done += len(chunk)
                 yield chunk
@@ -118,10 +119,11 @@ def _text_batches(raw: IO[bytes], fmt: str, source: str,
             extra = {"phrases": phrases} if phrases is not None else {}
             try:
                 return list(dict_reader(io.BytesIO(chunk), "jsonl", source, **extra))
-            except Exception:  # noqa: BLE001 - the dict reader raises it again, placed
+            except Exception:  # the dict reader raises it again, placed
                 raise UseRecords from None
 
-        yield from jsonl_batches(_opened(raw, compressed), records)
+        yield from aligned(jsonl_batches(_opened(raw, compressed), records),
+                           options["batch_size"])
         return
     yield from _csv_batches(raw, compressed, options["csv_options"])
 

@@ -100,7 +100,10 @@ def _parquet(writer: RecordWriter, batch: Any, where: str, base: int) -> None:
             raise writer.phrases.error(
                 f"{writer.target}: records {base + 1}-{base + batch.num_rows} ({where}) do "
                 f"not fit the parquet schema of the first batch: {exc}") from None
-    writer._parquet.write_table(batch)
+    if isinstance(writer._parquet, ParquetSink):
+        writer._parquet.write_table(batch)
+    else:  # the dict writer's ParquetWriter (its first batch was records) takes tables
+        writer._parquet.write_table(pa.Table.from_batches([batch]))
 
 
 def _json(writer: RecordWriter, batch: Any) -> None:
