@@ -4,21 +4,25 @@ provably what the dict reader (``json.loads`` line by line) makes.
 pyarrow's JSON reader differs from ``json.loads`` in ways a batch would show: a key a line
 lacks is null (and a JSONL writer would then write ``"k": null``), ``1`` in a column of
 floats is ``1.0``, the columns keep the order keys were first seen in (not each line's), a
-nested object gains the keys other lines' objects have, a number beyond 64 bits is a float,
-text such as ``"2024-01-02"`` is a timestamp, and one line may hold two objects. Rather than
-test for each, a chunk's batch is written back as JSON lines by the vectorised encoder the
-JSONL writer uses (``adf_core.data.arrow.text``), with the spacing of the chunk's first line
-(``json.dumps``'s or the compact one), and compared with the chunk's bytes. When they are
-equal every line reads back with ``json.loads`` as its row (the same keys in the same order,
-an integer as an integer), so the batch holds exactly the dict reader's records; this holds
-for the types ``json.loads`` makes, so text pyarrow reads as a timestamp is read again as
-text. The check costs about a third of the parse, and a chunk that fails it (other escapes
-such as ``\\u00e9``, ``1e5``, keys missing or in another order) is read by ``json.loads``:
-after two such chunks in a row the rest of the document is, without trying pyarrow.
+number beyond 64 bits is a float, text such as ``"2024-01-02"`` is a timestamp, and one line
+may hold two objects. Rather than test for each, a chunk's batch is written back as JSON
+lines by the vectorised encoder the JSONL writer uses (``adf_core.data.arrow.text``), spaced
+as the chunk's first line is (``json.dumps``'s spacing or the compact one), and compared with
+the chunk's bytes. A line that is equal reads back with ``json.loads`` as its row (the same
+keys in the same order, an integer as an integer), so the batch holds exactly the dict
+reader's records, given columns of the types ``json.loads`` makes: text pyarrow reads as a
+timestamp is read again as text, and a chunk with objects or arrays inside its records is
+left to ``json.loads`` (the components downstream treat a nested Arrow column otherwise than
+a record's dicts and lists, and the encoder writes one value by value in Python anyway).
 
-Errors are the dict reader's: a chunk whose lines ``json.loads`` cannot read (or that are not
-UTF-8, or not objects) makes the caller read the document again with the dict reader, which
-raises the error with its file, record and line.
+The lines that differ (``\u00e9`` escapes, ``1e5``, a key missing or in another order) are
+read by ``json.loads`` between slices of the batch, a few runs of them per chunk; a chunk
+with more is read by ``json.loads`` whole, and after two such chunks in a row the rest of the
+document is, without trying pyarrow: a document pyarrow cannot take costs two chunks' parse.
+
+Errors are the dict reader's: lines ``json.loads`` cannot read (or that are not UTF-8, or not
+objects) make the caller read the document again with the dict reader, which raises the
+error with its file, record and line.
 """
 
 from __future__ import annotations
@@ -170,27 +174,17 @@ _JSON_TYPES = (pa.types.is_int64, pa.types.is_float64, pa.types.is_string, pa.ty
                pa.types.is_null)
 
 
-def _json_type(kind: pa.DataType) -> pa.DataType | None:
-    """``kind`` with every date or time made text (pyarrow infers timestamps from text), or
-    None when it holds a type ``json.loads`` cannot make."""
-    if any(test(kind) for test in _JSON_TYPES):
-        return kind
-    if pa.types.is_temporal(kind):
-        return pa.string()
-    if pa.types.is_list(kind):
-        item = _json_type(kind.value_type)
-        return None if item is None else pa.list_(item)
-    if pa.types.is_struct(kind):
-        fields = [_json_field(kind.field(i)) for i in range(kind.num_fields)]
-        if any(field is None for field in fields):
-            return None
-        return pa.struct(fields)
-    return None
-
-
 def _json_field(field: pa.Field) -> pa.Field | None:
-    kind = _json_type(field.type)
-    return None if kind is None else pa.field(field.name, kind)
+    """``field`` with a date or time made text (pyarrow infers timestamps from text), or None
+    when its type is not one ``json.loads`` makes a flat value of. Objects and arrays are
+    left to ``json.loads``: the components downstream treat a nested Arrow column otherwise
+    than the dicts and lists of a record, and such a column is encoded value by value in
+    Python anyway."""
+    if any(test(field.type) for test in _JSON_TYPES):
+        return field
+    if pa.types.is_temporal(field.type):
+        return pa.field(field.name, pa.string())
+    return None
 
 
 def _json_schema(schema: pa.Schema) -> pa.Schema | None:
