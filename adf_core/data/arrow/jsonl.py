@@ -18,7 +18,8 @@ a record's dicts and lists, and the encoder writes one value by value in Python 
 The lines that differ (``\u00e9`` escapes, ``1e5``, a key missing or in another order) are
 read by ``json.loads`` between slices of the batch, a few runs of them per chunk; a chunk
 with more is read by ``json.loads`` whole, and after two such chunks in a row the rest of the
-document is, without trying pyarrow: a document pyarrow cannot take costs two chunks' parse.
+document is, without trying pyarrow: a document pyarrow cannot take costs the parse of two
+chunks, which are the smallest (the chunks grow from 256 KB to 4 MB).
 
 Errors are the dict reader's: lines ``json.loads`` cannot read (or that are not UTF-8, or not
 objects) make the caller read the document again with the dict reader, which raises the
@@ -36,8 +37,10 @@ import pyarrow as pa
 
 from adf_core.data.arrow.text import NotVectorised, jsonl_bytes
 
-#: Bytes read per chunk (cut after its last newline).
+#: Bytes read per chunk (cut after its last newline): the first chunks are smaller, so that
+#: a document pyarrow cannot take costs little before it is left to json.loads.
 CHUNK_SIZE = 4 << 20
+FIRST_CHUNK_SIZE = 256 << 10
 #: Chunks in a row the check may fail before the rest of the document is read by json.loads.
 MISSES = 2
 
@@ -102,9 +105,11 @@ def _joined(parts: list[Any]) -> Any:
 def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
     """The stream in chunks of whole lines (the last may lack its newline), the byte-order
     mark that starts it dropped (the dict reader reads UTF-8 as ``utf-8-sig``)."""
-    data = _without_bom(stream.read(CHUNK_SIZE))
+    size = FIRST_CHUNK_SIZE
+    data = _without_bom(stream.read(size))
     while data:
-        more = stream.read(CHUNK_SIZE)
+        size = min(size * 2, CHUNK_SIZE)
+        more = stream.read(size)
         if not more:
             yield from _checked(data)
             return
