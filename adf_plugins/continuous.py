@@ -23,26 +23,19 @@ from pathlib import Path
 from typing import Any
 
 from adf_core import current_run
-from adf_core.acks import committed, micro_batches
+from adf_core.acks import committed, micro_batches_of
 from adf_core.data.formats import CsvOptions, RecordWriter
 from adf_core.data.tempfiles import publish, sweep, temporary_file
 from adf_core.records import iter_batches
 from adf_plugins._common import Written, abort_if_run_failed, safe_url
 
 
-def _records(items: list[Any]) -> Iterator[list[dict[str, Any]]]:
-    for item in items:
-        yield from iter_batches(item)
-
-
 def _micro(inputs: list[tuple[str, Any]], commit_every: int, commit_interval: float
-           ) -> Iterator[tuple[str, list[Any]]]:
-    """The micro-batches of every input, one input after the other."""
-    for name, data in inputs:
-        if isinstance(data, list | tuple) or not hasattr(data, "__next__"):
-            data = iter([data]) if isinstance(data, dict) else iter(data)
-        for batch in micro_batches(data, commit_every, commit_interval):
-            yield name, batch
+           ) -> Iterator[list[tuple[str, list[dict[str, Any]]]]]:
+    """The micro-batches of every input, read side by side: ``(input name, records)``."""
+    listed = [(name, [data] if isinstance(data, dict) else data) for name, data in inputs]
+    for batch in micro_batches_of(listed, commit_every, commit_interval):
+        yield [(name, records) for name, item in batch for records in iter_batches(item)]
 
 
 def part_paths(target: Path) -> tuple[str, str, int]:
@@ -70,13 +63,13 @@ def write_file_parts(path: str, fmt: str, inputs: list[tuple[str, Any]], *, enco
     run = current_run()
     run_id = run.run_id if run else None
     count = 0
-    for name, batch in _micro(inputs, commit_every, commit_interval):
+    for batch in _micro(inputs, commit_every, commit_interval):
         part = target.with_name(f"{stem}-{number:06d}{suffix}")
         sweep(part)
         with temporary_file(part, run_id) as (tmp_name, handle):
             writer = RecordWriter(handle, fmt, str(part), encoding=encoding,
                                   csv_options=CsvOptions(delimiter))
-            for records in _records(batch):
+            for name, records in batch:
                 writer.write(records, f"input {name!r}")
             writer.close()
             handle.flush()
@@ -106,15 +99,15 @@ def write_db_commits(url: str, table: str, mode: str, key: list[str],
     count = 0
     seen: dict[str, int] = {}
     try:
-        for input_name, batch in _micro(inputs, commit_every, commit_interval):
-            label = f"input {input_name!r}"
+        for batch in _micro(inputs, commit_every, commit_interval):
             with engine.begin() as conn:
                 if target is None and sa.inspect(conn).has_table(name, schema=schema):
                     target = sa.Table(name, sa.MetaData(), schema=schema, autoload_with=conn)
                 if first and mode == "replace" and target is not None:
                     conn.execute(target.delete())
                 first = False
-                for records in _records(batch):
+                for input_name, records in batch:
+                    label = f"input {input_name!r}"
                     for chunk in iter_batches(records, batch_size=max(int(batch_size), 1)):
                         if target is None:
                             target = db._create_table(conn, schema, name, chunk, key)

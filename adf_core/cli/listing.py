@@ -27,6 +27,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     rows: list[dict[str, Any]] = []
     for record in sorted(registry.records().values(), key=lambda r: r.name):
         entries = provided.get(record.name, [])
+        hooks = _hooks_of(registry, record.name)
         rows.append(
             {
                 "name": record.name,
@@ -36,6 +37,9 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
                 "status": record.status,
                 "error": record.error,
                 "components": [{"name": e.name, "kind": e.kind} for e in entries],
+                "executors": _executors_of(registry, record.name) if "adf_executors" in hooks
+                else [],
+                "hooks": hooks,
             }
         )
     conflicts = [registry.conflict_text(kind, name) for kind, name in registry.conflicts]
@@ -47,7 +51,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
             ["NAME", "DISTRIBUTION", "VERSION", "STATUS", "COMPONENTS"],
             [
                 [r["name"], r["distribution"] or "-", r["version"] or "-", r["status"],
-                 _component_list(r["components"]) or "-"]
+                 _provided_text(r) or "-"]
                 for r in rows
             ],
         )
@@ -116,6 +120,48 @@ def _component_list(items: list[dict[str, str]]) -> str:
     for item in items:
         kinds.setdefault(item["name"], []).append(item["kind"])
     return ", ".join(f"{n} ({'/'.join(k)})" for n, k in kinds.items())
+
+
+def _hooks_of(registry: Registry, plugin: str) -> list[str]:
+    """The ``adf`` hooks a plugin implements, in the order of their specifications."""
+    from adf_core.plugins import hookspecs
+
+    module = registry.pm.get_plugin(plugin)
+    if module is None:
+        return []
+    implemented = {caller.name for caller in registry.pm.get_hookcallers(module) or []}
+    return [name for name in vars(hookspecs) if name in implemented]
+
+
+def _executors_of(registry: Registry, plugin: str) -> list[str]:
+    for impl in registry.pm.hook.adf_executors.get_hookimpls():
+        if impl.plugin_name == plugin:
+            try:
+                provided: Any = impl.function() or {}
+                return sorted(str(name) for name in dict(provided))
+            except KeyboardInterrupt:
+                raise
+            except BaseException:  # a flow that asks for an executor reports the failure
+                return []
+    return []
+
+
+#: how ``adf plugins`` names the lifecycle hooks of an observer plugin, by what they observe
+_OBSERVES = {"adf_run_started": "run", "adf_run_finished": "run", "adf_stage_started": "stage",
+             "adf_component_started": "component", "adf_component_retrying": "component",
+             "adf_component_finished": "component"}
+
+
+def _provided_text(row: dict[str, Any]) -> str:
+    """What a plugin provides, for the COMPONENTS column: its components, executors, and the
+    lifecycle hooks of an observer (``observer (run, component hooks)``)."""
+    parts = [_component_list(row["components"])]
+    if row["executors"]:
+        parts.append("executors: " + ", ".join(row["executors"]))
+    observes = dict.fromkeys(_OBSERVES[h] for h in row["hooks"] if h in _OBSERVES)
+    if observes:
+        parts.append(f"observer ({', '.join(observes)} hooks)")
+    return "; ".join(part for part in parts if part)
 
 
 def _provider(registry: Registry, entry: Entry) -> str:

@@ -222,6 +222,24 @@ def read_batches(raw: IO[bytes], fmt: str, source: str, batch_size: int, **optio
     yield from batched(read_records(raw, fmt, source, **options), batch_size)
 
 
+def reads_by_seeking(fmt: str, **options: Any) -> bool:
+    """Whether :func:`read_batches` reads a document of ``fmt`` with these options by seeking
+    in it (parquet; csv read into Arrow, which scans for quotes and re-reads after a parse
+    error). A caller holding a stream (an S3 body) spools it to a seekable temporary file
+    then, and only then: on the dict path the stream is read as it comes."""
+    if fmt == "parquet":
+        return True
+    if options.get("on_bad") is not None:
+        return False
+    from adf_core.data.arrow import arrow_enabled
+
+    if not arrow_enabled():
+        return False
+    from adf_core.data.arrow.reading import takes
+
+    return takes(fmt, options.get("encoding", "utf-8"))
+
+
 class _NewlineCounting(io.BufferedIOBase):
     """A binary stream that counts the newlines of what it handed out before its last read:
     the text wrapper decodes ahead in chunks, so the line of a decode error is found from
@@ -521,7 +539,15 @@ class RecordWriter:
                     raise error
                 self.on_unwritable(record, error, base + offset, where)
                 continue
-            rows.append([csv_cell(record.get(f)) for f in fields])
+            try:
+                rows.append([csv_cell(record.get(f)) for f in fields])
+            except (TypeError, ValueError) as exc:  # a nested value JSON cannot hold (NaN)
+                error = self.phrases.unwritable(
+                    self.target, base + offset, where, self.count + offset,
+                    f"cannot be written as CSV: a nested value is not JSON: {exc}")
+                if self.on_unwritable is None:
+                    raise error from None
+                self.on_unwritable(record, error, base + offset, where)
         self._csv.writerows(rows)
         return len(rows)
 

@@ -1,4 +1,5 @@
-"""Where pipelines keep their state between runs: a table ``adf_state`` in SQLite or PostgreSQL.
+"""Where pipelines keep their state between runs: a table ``adf_state`` in SQLite, PostgreSQL
+or MariaDB/MySQL.
 
 One row per (pipeline, alias) holding a JSON object. A run writes all its rows in one
 transaction, so the aliases of a pipeline never disagree about which run they come from. The
@@ -20,8 +21,10 @@ from typing import Any
 DEFAULT_URL = "sqlite:///.adf/state.db"
 TABLE = "adf_state"
 _CREATE = (f"CREATE TABLE IF NOT EXISTS {TABLE} (pipeline VARCHAR(200) NOT NULL, "
-           "alias VARCHAR(200) NOT NULL, value TEXT NOT NULL, run_id VARCHAR(64), "
+           "alias VARCHAR(200) NOT NULL, value {text} NOT NULL, run_id VARCHAR(64), "
            "updated_at VARCHAR(40), PRIMARY KEY (pipeline, alias))")
+#: backend names (SQLAlchemy's ``get_backend_name``) of the MySQL family
+_MYSQL = ("mysql", "mariadb")
 
 
 class StateStoreError(RuntimeError):
@@ -56,7 +59,8 @@ def encode_state(value: Mapping[str, Any], where: str) -> str:
 
 
 class StateStore:
-    """A state store at a SQLAlchemy URL (``sqlite:///...`` or ``postgresql+psycopg://...``)."""
+    """A state store at a SQLAlchemy URL (``sqlite:///...``, ``postgresql+psycopg://...`` or
+    ``mysql+pymysql://...``)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -79,8 +83,9 @@ class StateStore:
                 url = sa.engine.make_url(self.url)
             except sa.exc.ArgumentError:
                 raise StateStoreError(
-                    f"state store {self.url!r} is not a database URL; use sqlite:///PATH or "
-                    "postgresql+psycopg://USER@HOST/DB") from None
+                    f"state store {self.url!r} is not a database URL; use sqlite:///PATH, "
+                    "postgresql+psycopg://USER@HOST/DB or mysql+pymysql://USER@HOST/DB"
+                ) from None
             if url.get_backend_name() == "sqlite":
                 database = url.database
                 if database and database != ":memory:" and not database.startswith("file:"):
@@ -154,11 +159,16 @@ def create_table(conn: Any) -> None:
     """Create ``adf_state`` if missing (two runs creating it at once: the loser retries)."""
     import sqlalchemy as sa
 
+    if conn.dialect.name in _MYSQL:
+        # DDL commits implicitly there (a savepoint around it would be gone), and its
+        # IF NOT EXISTS is safe against a concurrent create; LONGTEXT: TEXT stops at 64 KiB
+        conn.execute(sa.text(_CREATE.format(text="LONGTEXT")))
+        return
     if sa.inspect(conn).has_table(TABLE):
         return
     nested = conn.begin_nested()
     try:
-        conn.execute(sa.text(_CREATE))
+        conn.execute(sa.text(_CREATE.format(text="TEXT")))
     except sa.exc.IntegrityError:  # PostgreSQL: created concurrently by another run
         nested.rollback()
     else:
@@ -200,28 +210,31 @@ def state_statements(pipeline: str, encoded: Mapping[str, str], run_id: str | No
 
 def same_database(a: str, b: str) -> bool:
     """Whether two SQLAlchemy URLs reach one database (whatever the driver): one PostgreSQL
-    database on one server, or one SQLite file."""
+    or MariaDB/MySQL database on one server, or one SQLite file."""
     import sqlalchemy as sa
 
     try:
         first, second = sa.engine.make_url(a), sa.engine.make_url(b)
     except sa.exc.ArgumentError:
         return False
-    backend = first.get_backend_name()
-    if backend != second.get_backend_name():
+    backend, other = first.get_backend_name(), second.get_backend_name()
+    if backend in _MYSQL and other in _MYSQL:
+        backend = other = "mysql"
+    if backend != other:
         return False
     if backend == "sqlite":
         if not first.database or not second.database or ":memory:" in (first.database,
                                                                        second.database):
             return False
         return Path(first.database).resolve() == Path(second.database).resolve()
-    if backend != "postgresql":
+    if backend not in ("postgresql", "mysql"):
         return False
+    default_port = 5432 if backend == "postgresql" else 3306
 
     def where(url: Any) -> tuple[Any, ...]:
         host = url.host or "localhost"
         host = "localhost" if host in ("127.0.0.1", "::1") else host
-        return host, url.port or 5432, url.database
+        return host, url.port or default_port, url.database
 
     return where(first) == where(second)
 

@@ -328,3 +328,78 @@ def micro_batches(items: Iterable[Any], commit_every: int = 1000,
             batch, size = [], 0
     if batch:
         yield batch
+
+
+def micro_batches_of(inputs: Iterable[tuple[str, Iterable[Any]]], commit_every: int = 1000,
+                     commit_interval: float = 1.0) -> Iterator[list[tuple[str, Any]]]:
+    """``micro_batches`` over several named inputs, as ``(name, item)`` pairs: the streams are
+    read side by side, so an unbounded or quiet input never holds back the others (read one
+    after the other, a second broker source would never be read at all). Finite inputs (lists)
+    come first, whole. Like ``micro_batches`` it never reads ahead: what was read is in the
+    batch, so ``committed()`` after committing the batch is true of every input."""
+    from adf_core.engine.streams import SyncReader
+
+    streams: list[tuple[str, SyncReader]] = []
+    for name, data in inputs:
+        if isinstance(data, SyncReader):
+            streams.append((name, data))
+            continue
+        for batch in micro_batches(data, commit_every, commit_interval):
+            yield [(name, item) for item in batch]
+    if len(streams) == 1:
+        name, stream = streams[0]
+        for batch in micro_batches(stream, commit_every, commit_interval):
+            yield [(name, item) for item in batch]
+        return
+    yield from _side_by_side(streams, max(int(commit_every), 1), commit_interval)
+
+
+def _side_by_side(streams: list[tuple[str, Any]], every: int, commit_interval: float
+                  ) -> Iterator[list[tuple[str, Any]]]:
+    """Round after round, take what each stream has ready; when none has anything, wait a
+    short slice on one of them in turn (a quiet stream delays the others by one slice)."""
+    book = _book()
+    live = dict(streams)
+    batch: list[tuple[str, Any]] = []
+    size = 0
+    started = 0.0
+    turn = 0
+    while live:
+        arrived = [(name, item) for name in list(live)
+                   if (item := _ready(live, name, 0.0)) is not _NOTHING]
+        if not arrived and live:
+            name = list(live)[turn % len(live)]
+            turn += 1
+            wait = _SLICE_S / 5
+            if batch:
+                wait = max(0.0, min(wait, started + commit_interval - time.monotonic()))
+            if (item := _ready(live, name, wait)) is not _NOTHING:
+                arrived.append((name, item))
+        for name, item in arrived:
+            if not batch:
+                started = time.monotonic()
+            batch.append((name, item))
+            size += len(item) if type(item) is list else 1
+            if size >= every:
+                yield batch
+                batch, size = [], 0
+        if batch and (time.monotonic() - started >= commit_interval
+                      or (book is not None and book.soon.is_set())):
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+_NOTHING = object()
+
+
+def _ready(live: dict[str, Any], name: str, wait: float) -> Any:
+    """The next item of stream ``name`` if it comes within ``wait`` seconds, else
+    ``_NOTHING``; a stream that ended leaves ``live``."""
+    try:
+        found, item = live[name].get_within(wait)
+    except StopIteration:
+        del live[name]
+        return _NOTHING
+    return item if found else _NOTHING

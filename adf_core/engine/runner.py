@@ -144,9 +144,10 @@ class _Scheduler:
         pumps = self.pumps
         try:
             args, kwargs = comp.binding.bind(ctx, upstream, None, run.state_of(comp))
-        except MissingInputError as exc:
+        except MissingInputError as exc:  # it never started: observers see it fail at once
             run.info.settle(comp.alias, "failed")
             run.events.failed(comp, run.where(comp), 0, time.perf_counter(), exc)
+            run.ended(comp, "failed", 0.0, 0, 0, attempt=0, error=exc)
             raise
         if comp.stream_inputs:
             pumps.attach_readers(comp, args, kwargs)

@@ -67,8 +67,9 @@ def adf_component_finished(run: Any, alias: str, status: str, seconds: float,
                            records_in: int, records_out: int, attempt: int,
                            error: BaseException | None) -> None:
     """A component ended: ``status`` is ``succeeded``, ``failed`` or ``cancelled``;
-    ``seconds`` covers all its attempts, ``attempt`` is the last one, ``error`` what it
-    failed with (None otherwise; pass its text through ``run.redact`` before exporting it)."""
+    ``seconds`` covers all its attempts, ``attempt`` is the last one (0: its inputs could
+    not be bound, it never started), ``error`` what it failed with (None otherwise; pass its
+    text through ``run.redact`` before exporting it)."""
 
 
 @hookspec

@@ -4,27 +4,27 @@ A plugin's tests describe their broker with a :class:`Broker` (publish raw messa
 what is left unacknowledged, the source's and destination's options) and call the scenarios:
 a round trip through the plugin's destination and source, an ``adf`` process SIGKILLed
 mid-stream and restarted, a SIGTERM drain, a bad message dead-lettered, and a connection cut
-by a TCP proxy (the client sees the server close it). Every scenario runs real ``adf``
-processes and asserts on the data.
+by a TCP proxy (:class:`adf_core.testing.proxy.TcpProxy`: the client sees the server close
+it). Every scenario runs real ``adf`` processes and asserts on the data.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+from adf_core.testing.proxy import TcpProxy
 
 __all__ = ["Broker", "CrashFigures", "TcpProxy", "adf_process", "crash_and_restart",
            "dead_letter", "drain", "parts", "reconnect", "require_port", "round_trip"]
@@ -254,67 +254,6 @@ def dead_letter(broker: Broker, tmp_path: Path) -> None:
     assert left in (0, None), f"{left} messages left unacknowledged"
 
 
-class TcpProxy:
-    """A TCP proxy on 127.0.0.1:0 to a broker; ``cut()`` closes every connection through it
-    (the client sees the server hang up) and keeps accepting new ones."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.target = (host, port)
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.sockets: list[socket.socket] = []
-        self.lock = threading.Lock()
-        self.cuts = 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.server.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target)
-            except OSError:
-                client.close()
-                continue
-            with self.lock:
-                self.sockets += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pipe(a: socket.socket, b: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := a.recv(65536):
-                b.sendall(data)
-        for s in (a, b):
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-
-    def cut(self) -> None:
-        with self.lock:
-            sockets, self.sockets = self.sockets, []
-            self.cuts += 1
-        for s in sockets:
-            with contextlib.suppress(OSError):
-                s.shutdown(socket.SHUT_RDWR)
-            s.close()
-
-    def close(self) -> None:
-        self.server.close()
-        self.cut()
-
-
-@contextlib.contextmanager
-def _proxy(host: str, port: int) -> Iterator[TcpProxy]:
-    proxy = TcpProxy(host, port)
-    try:
-        yield proxy
-    finally:
-        proxy.close()
-
-
 def reconnect(broker: Broker, tmp_path: Path, proxied_url: Callable[[int], str],
               host: str, port: int, count: int = 4_000, cuts: tuple[int, ...] = (800, 2_400)
               ) -> None:
@@ -323,7 +262,7 @@ def reconnect(broker: Broker, tmp_path: Path, proxied_url: Callable[[int], str],
     broker.prepare()
     broker.publish(messages(count))
     out = tmp_path / "out"
-    with _proxy(host, port) as proxy:
+    with TcpProxy(host, port) as proxy:
         url = proxied_url(proxy.port)
         proc = adf_process(
             f"src={broker.component} | out=file",

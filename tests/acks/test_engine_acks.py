@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +134,56 @@ def test_a_failed_destination_acknowledges_nothing_after_its_last_commit(tmp_pat
     with pytest.raises(Exception, match="boom"):
         flow.run({})
     assert max(acked, default=0) <= len(read_parts(tmp_path)) <= 1500
+
+
+@pytest.mark.parametrize("destination", ["file", "db"])
+def test_two_unbounded_sources_are_committed_side_by_side(tmp_path: Path, destination: str
+                                                          ) -> None:
+    """Each source produces until it sees the *other's* records committed (as two brokers
+    that never end would): read one after the other, the first would wait for its deadline."""
+    from adf_plugins.db import write_db
+
+    database = tmp_path / "out.db"
+
+    def committed_sources() -> set[str]:
+        if destination == "file":
+            return {json.loads(line)["src"] for p in sorted(tmp_path.glob("out-*.jsonl"))
+                    for line in p.read_text().splitlines()}
+        if not database.exists():
+            return set()
+        with sqlite3.connect(database) as conn:
+            try:
+                return {row[0] for row in conn.execute("SELECT DISTINCT src FROM t")}
+            except sqlite3.OperationalError:  # the table is not there yet
+                return set()
+
+    acked: dict[str, int] = {"a": 0, "b": 0}
+    waited_out: list[str] = []
+
+    def source(name: str, other: str) -> Any:
+        @acknowledges
+        async def produce() -> Any:
+            deadline = time.monotonic() + 15
+            sent = 0
+            while other not in committed_sources():
+                if time.monotonic() > deadline:
+                    waited_out.append(name)
+                    break
+                yield [{"src": name, "n": n} for n in range(sent, sent + 10)]
+                sent += 10
+                on_commit(lambda upto=sent: acked.__setitem__(name, upto))
+                await asyncio.sleep(0.005)
+            await finish()
+        return step(produce, name=name)
+
+    if destination == "file":
+        out = step(write_file, name="out", options={
+            "path": str(tmp_path / "out.jsonl"), "commit_every": 50, "commit_interval": 0.1})
+    else:
+        out = step(write_db, name="out", options={
+            "url": f"sqlite:///{database}", "table": "t", "commit_every": 50,
+            "commit_interval": 0.1})
+    DataFlow(((source("a", "b"), source("b", "a")), out)).run({})
+    assert waited_out == []
+    assert committed_sources() == {"a", "b"}
+    assert acked["a"] > 0 and acked["b"] > 0

@@ -102,8 +102,12 @@ def test_adf_plugins_lists_the_installed_plugin_and_the_broken_one(venv: Path) -
     broken = plugins["broken"]
     assert broken["status"] == "failed" and broken["distribution"] == "adf-plugin-broken"
     assert "frobnicate" in broken["error"]
+    observer = plugins["observer"]  # no component: what it provides are lifecycle hooks
+    assert observer["components"] == [] and "adf_run_started" in observer["hooks"]
     table = adf(venv, "plugins")
     assert table.returncode == 0 and "adf-plugin-hello" in table.stdout
+    (row,) = [line for line in table.stdout.splitlines() if line.startswith("observer ")]
+    assert "adf-plugin-observer" in row and row.endswith("observer (run, component hooks)")
     assert "error: plugin 'broken': ImportError" in table.stderr
 
 

@@ -76,6 +76,32 @@ def test_a_failed_run_is_observed_as_failed(manager: Any, observer: Any) -> None
     assert report["status"] == "failed" and "ValueError: nope" in report["error"]
 
 
+@pytest.mark.parametrize("flow", ["first", "second"])
+def test_a_missing_input_is_observed_as_the_component_s_failure(manager: Any, observer: Any,
+                                                                flow: str) -> None:
+    """A component whose inputs cannot be bound never starts: observers are still told it
+    failed, with the MissingInputError, as they are of any other failure, then the run."""
+    from adf_core import MissingInputError
+    from adf_core.plugins import observing
+
+    def needs(missing: Any, rows: Any = None) -> None:
+        raise AssertionError("never called")
+
+    detailed = _Detailed()
+    manager.register(detailed, name="detailed")
+    steps = needs if flow == "first" else (rows, needs)
+    with observing(manager), pytest.raises(MissingInputError):
+        DataFlow(steps).run(run_id="missing-1")
+    finished = [c for c in observer.CALLS if c[0] == "component_finished"]
+    assert finished[-1] == ("component_finished", "needs", "failed", 0, 0)
+    assert ("finished", "needs", "failed", 0, "MissingInputError") in detailed.calls
+    assert not [c for c in detailed.calls if c[:2] == ("started", "needs")]
+    assert observer.CALLS[-1][0] == "run_finished"
+    report = observer.CALLS[-1][1]
+    assert report["status"] == "failed" and "needs 'missing'" in report["error"]
+    assert report["components"]["needs"]["status"] == "failed"
+
+
 def test_the_cli_runs_under_its_registry_s_plugin_manager(invoke: Any, pm: Any,
                                                           observer: Any, tmp_path: Any) -> None:
     pm.register(observer, name="observer")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from adf_core import __version__
@@ -27,6 +28,30 @@ def test_plugins_lists_components_and_json(invoke: Any) -> None:
     (plugin,) = data["plugins"]
     assert plugin["name"] == "basic" and plugin["status"] == "loaded"
     assert {"name": "plus_one", "kind": "transform"} in plugin["components"]
+
+
+def test_plugins_says_what_an_observer_or_executor_plugin_provides(invoke: Any, pm: Any,
+                                                                  monkeypatch: Any) -> None:
+    import adf_sample_observer
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "executors"))
+    import adf_sample_executor
+
+    pm.register(adf_sample_observer, name="watcher")
+    pm.register(adf_sample_executor, name="serial")
+    rows = {line.split()[0]: line for line in invoke(["plugins"]).output.splitlines()[1:]}
+    assert rows["watcher"].endswith("observer (run, component hooks)")
+    assert rows["serial"].endswith("executors: serial")
+    assert "(source/destination)" in rows["basic"] and "observer" not in rows["basic"]
+    assert rows["basic"].endswith("; executors: inline")
+    found = {p["name"]: p for p in json.loads(invoke(["plugins", "--json"]).output)["plugins"]}
+    assert found["watcher"]["components"] == [] and found["watcher"]["executors"] == []
+    assert found["watcher"]["hooks"] == ["adf_run_started", "adf_component_finished",
+                                         "adf_run_finished"]
+    assert found["serial"]["executors"] == ["serial"]
+    assert found["serial"]["hooks"] == ["adf_executors"]
+    assert found["basic"]["hooks"] == ["adf_sources", "adf_transforms", "adf_destinations",
+                                       "adf_executors"]
 
 
 def test_plugins_shows_load_errors(invoke: Any, pm: Any) -> None:

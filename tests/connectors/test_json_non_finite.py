@@ -55,3 +55,32 @@ def test_stdout_names_the_record_and_prints_only_valid_json(tmp_path: Path, fmt:
     assert "NaN" not in done.stdout
     if fmt == "jsonl":
         assert [json.loads(line) for line in done.stdout.splitlines()] == []
+
+
+NESTED = '''
+def nested():
+    return [{"id": 1, "x": {"v": 1.5}}, {"id": 2, "x": {"v": float("nan")}},
+            {"id": 3, "x": {"v": 2.5}}]
+'''
+
+
+@pytest.mark.parametrize("batch_format", ["records", "arrow"])
+def test_a_nested_nan_in_csv_names_the_record_and_dead_letters_only_it(
+        tmp_path: Path, batch_format: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSV cell holding an object is its JSON text: NaN inside has none."""
+    if batch_format == "arrow":
+        pytest.importorskip("pyarrow")
+    monkeypatch.setenv("ADF_BATCH_FORMAT", batch_format)
+    (tmp_path / "nums.py").write_text(NESTED)
+    (tmp_path / "out.csv").write_text("old\n")
+    done = adf_run(tmp_path, "nums:nested | out=file", "-o", "out.path=out.csv")
+    assert done.returncode == 1, done.stderr
+    assert ("out.csv: record 2 (input 'nested') cannot be written as CSV: a nested value is "
+            "not JSON") in done.stderr
+    assert (tmp_path / "out.csv").read_text() == "old\n"
+    kept = adf_run(tmp_path, "nums:nested | out=file", "-o", "out.path=out.csv",
+                   "--on-error", "dead_letter", "--dead-letter", "bad.jsonl")
+    assert kept.returncode == 0, kept.stderr
+    assert (tmp_path / "out.csv").read_text() == 'id,x\n1,"{""v"": 1.5}"\n3,"{""v"": 2.5}"\n'
+    (bad,) = [json.loads(line) for line in (tmp_path / "bad.jsonl").read_text().splitlines()]
+    assert bad["position"] == {"record": 2} and "not JSON" in bad["error"]

@@ -1,6 +1,7 @@
-"""The `db` source's incremental reads on SQLite and PostgreSQL: new rows only, rows committed
-late inside `lag`, duplicates dropped by `key`, failed runs that keep the state, placeholders
-bound from the flow context, and the state written in the destination's transaction."""
+"""The `db` source's incremental reads on SQLite, PostgreSQL and MariaDB: new rows only, rows
+committed late inside `lag`, duplicates dropped by `key`, failed runs that keep the state,
+placeholders bound from the flow context, and the state written in the destination's
+transaction."""
 
 from __future__ import annotations
 
@@ -21,11 +22,17 @@ from adf_plugins.incremental import decode
 T0 = dt.datetime(2026, 11, 24, 10, 0, 0)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def db(request: pytest.FixtureRequest, workdir: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{workdir / 'data.db'}"
-    return str(request.getfixturevalue("postgresql_url"))
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+@pytest.fixture(params=["postgresql", "mariadb"])
+def server(request: pytest.FixtureRequest, workdir: Path) -> str:
+    """A database server's URL (the state store can live there too)."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
 
 
 def execute(url: str, *statements: tuple[str, Any]) -> None:
@@ -188,13 +195,13 @@ def test_incremental_without_a_name_is_a_definition_error(workdir: Path) -> None
 
 
 def test_state_in_the_destination_transaction_makes_appends_exactly_once(
-        postgresql_url: str, workdir: Path, unique: str) -> None:
+        server: str, workdir: Path, unique: str) -> None:
     source, target = f"{unique}_src", f"{unique}_dst"
-    add_orders(postgresql_url, source, [(i, T0 + dt.timedelta(minutes=i)) for i in range(1, 21)])
-    make = lambda: flow(postgresql_url, source, target, unique, mode="append",  # noqa: E731
-                        state=postgresql_url)
+    add_orders(server, source, [(i, T0 + dt.timedelta(minutes=i)) for i in range(1, 21)])
+    make = lambda: flow(server, source, target, unique, mode="append",  # noqa: E731
+                        state=server)
     assert read_count(make().run()) == 20
-    store = StateStore(postgresql_url)
+    store = StateStore(server)
     try:
         saved = store.rows(unique)
         assert [r.alias for r in saved] == ["src"]
@@ -202,11 +209,11 @@ def test_state_in_the_destination_transaction_makes_appends_exactly_once(
         assert moment(saved[0].value["cursor"]) == T0 + dt.timedelta(minutes=20)
         assert not (workdir / ".adf").exists()
         assert read_count(make().run()) == 0
-        assert ids(postgresql_url, target) == list(range(1, 21))
+        assert ids(server, target) == list(range(1, 21))
     finally:
         store.reset(unique)
         store.close()
-        execute(postgresql_url, (f"DROP TABLE IF EXISTS {source}", {}),
+        execute(server, (f"DROP TABLE IF EXISTS {source}", {}),
                 (f"DROP TABLE IF EXISTS {target}", {}))
 
 

@@ -110,11 +110,14 @@ def test_the_store_comes_from_state_then_adf_state_then_the_default(
     assert not (workdir / ".adf").exists()
 
 
-def test_a_postgresql_store(postgresql_url: str, workdir: Path, unique: str) -> None:
-    store = StateStore(postgresql_url)
+@pytest.mark.parametrize("server", ["postgresql", "mariadb"])
+def test_a_database_server_store(server: str, request: pytest.FixtureRequest, workdir: Path,
+                                 unique: str) -> None:
+    url = str(request.getfixturevalue(f"{server}_url"))
+    store = StateStore(url)
     try:
         for expected in ([0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]):
-            flow = DataFlow((numbers, collect), name=unique, state=postgresql_url)
+            flow = DataFlow((numbers, collect), name=unique, state=url)
             assert flow.run()["got"] == expected
         assert store.load(unique) == {"numbers": {"next": 12}}
         assert store.reset(unique) == 1
@@ -122,6 +125,22 @@ def test_a_postgresql_store(postgresql_url: str, workdir: Path, unique: str) -> 
     finally:
         store.reset(unique)
         store.close()
+
+
+def test_a_large_state_fits_every_store(workdir: Path, request: pytest.FixtureRequest,
+                                        unique: str) -> None:
+    """A lag window keyed by id can hold many keys: far beyond MySQL's 64 KiB TEXT."""
+    big = {"keys": [f"order-{i:08d}" for i in range(20_000)]}  # about 320 KB of JSON
+    urls = [f"sqlite:///{workdir / 'big.db'}"] + [
+        str(request.getfixturevalue(f"{name}_url")) for name in ("postgresql", "mariadb")]
+    for url in urls:
+        store = StateStore(url)
+        try:
+            store.save(unique, {"src": big}, "run-1")
+            assert store.load(unique) == {"src": big}, url
+        finally:
+            store.reset(unique)
+            store.close()
 
 
 def test_an_unreachable_store_fails_the_run_before_it_reads(workdir: Path) -> None:

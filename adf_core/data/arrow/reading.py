@@ -46,12 +46,19 @@ def _is_utf8(encoding: str) -> bool:
     return encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
 
 
+def takes(fmt: str, encoding: str) -> bool:
+    """Whether this reader takes a document of ``fmt`` once it is seekable: parquet always;
+    csv when UTF-8. (JSON lines too, when already seekable, as a file is: a stream, an S3
+    body, is not copied for them, as their dict reader streams.)"""
+    return fmt == "parquet" or (fmt == "csv" and _is_utf8(encoding))
+
+
 def can_read(raw: IO[bytes], fmt: str, encoding: str) -> bool:
     """Whether this reader takes the document: parquet always; csv and JSON lines when UTF-8
     and seekable (a parse error re-reads it with the dict reader)."""
     if fmt == "parquet":
         return True
-    if fmt not in ("csv", "jsonl") or not _is_utf8(encoding):
+    if not (takes(fmt, encoding) or (fmt == "jsonl" and _is_utf8(encoding))):
         return False
     try:
         return bool(raw.seekable())

@@ -75,7 +75,10 @@ def write_arrow(writer: RecordWriter, batch: Any, where: str) -> None:
         elif writer.fmt in ("jsonl", "json") and _utf8(writer.encoding):
             _json(writer, batch)
         elif writer.fmt == "csv" and _csv_fits(writer, batch):
-            _csv(writer, batch)
+            try:
+                _csv(writer, batch)
+            except (TypeError, ValueError):  # a nested value JSON cannot hold: the record
+                raise NotVectorised("csv") from None  # writer names it (nothing written)
         else:
             raise NotVectorised(writer.fmt)
     except NotVectorised:
@@ -100,10 +103,9 @@ def _parquet(writer: RecordWriter, batch: Any, where: str, base: int) -> None:
             raise writer.phrases.error(
                 f"{writer.target}: records {base + 1}-{base + batch.num_rows} ({where}) do "
                 f"not fit the parquet schema of the first batch: {exc}") from None
-    if isinstance(writer._parquet, ParquetSink):
-        writer._parquet.write_table(batch)
-    else:  # the dict writer's ParquetWriter (its first batch was records) takes tables
-        writer._parquet.write_table(pa.Table.from_batches([batch]))
+    if isinstance(batch, pa.RecordBatch) and not isinstance(writer._parquet, ParquetSink):
+        batch = pa.Table.from_batches([batch])  # the dict writer's (records came first)
+    writer._parquet.write_table(batch)
 
 
 def _json(writer: RecordWriter, batch: Any) -> None:

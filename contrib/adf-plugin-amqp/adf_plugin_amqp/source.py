@@ -18,7 +18,7 @@ from typing import Any
 
 from adf_core import component
 from adf_core.acks import acknowledges, commit_soon, draining, finish, on_commit
-from adf_core.messages import decode_messages
+from adf_core.messages import ReadWindow, decode_messages
 from adf_plugin_amqp.urls import safe_url
 
 log = logging.getLogger("adf_plugin_amqp")
@@ -92,7 +92,7 @@ async def amqp_source(
     """
     consumer = _Consumer(url, queue, max(int(prefetch), 1))
     batch_size = max(int(batch_size), 1)
-    received = 0
+    window = ReadWindow(batch_size, max_messages)  # prefetch: the channel's QoS bounds it
     delay = 0.1
     connected = False
     try:
@@ -112,7 +112,7 @@ async def amqp_source(
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, _BACKOFF_MAX_S)
                     continue
-            if draining() or (max_messages is not None and received >= max_messages):
+            if window.stopping():
                 break
             idle = 0.0
             message = None
@@ -130,13 +130,13 @@ async def amqp_source(
                     continue
                 break
             chunk = [message]
-            room = batch_size if max_messages is None else min(batch_size,
-                                                               max_messages - received)
+            room = window.room()
             inbox = consumer.inbox
             while len(chunk) < room and not inbox.empty():
                 chunk.append(inbox.get_nowait())
-            records = decode_messages([message.body for message in chunk], received, queue)
-            received += len(chunk)
+            records = decode_messages([message.body for message in chunk], window.received,
+                                      queue)
+            window.read(len(chunk))
             if records:
                 yield records
             on_commit(partial(_ack, consumer, consumer.connection, chunk[-1]))

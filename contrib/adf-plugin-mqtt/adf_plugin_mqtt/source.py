@@ -19,8 +19,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from adf_core import component
-from adf_core.acks import acknowledges, commit_soon, draining, finish, on_commit
-from adf_core.messages import decode_messages
+from adf_core.acks import acknowledges, commit_soon, finish, on_commit
+from adf_core.messages import ReadWindow, decode_messages
 from adf_plugin_mqtt.connect import client as make_client
 from adf_plugin_mqtt.urls import safe_url
 
@@ -59,7 +59,7 @@ async def mqtt_source(
     import aiomqtt
 
     batch_size = max(int(batch_size), 1)
-    received = 0
+    window = ReadWindow(batch_size, max_messages)  # prefetch: the broker's in-flight window
     idle = 0.0
     delay = 0.1
     connected = False
@@ -75,8 +75,7 @@ async def mqtt_source(
                 # aiomqtt's own queue of received messages: a get that times out loses
                 # nothing (cancelling the ``messages`` iterator could drop one)
                 inbox = session._queue
-                while not (draining() or (max_messages is not None
-                                          and received >= max_messages)):
+                while not window.stopping():
                     try:
                         message = await asyncio.wait_for(inbox.get(), _WAIT_S)
                     except TimeoutError:
@@ -89,13 +88,12 @@ async def mqtt_source(
                         continue
                     idle = 0.0
                     chunk = [message]
-                    room = batch_size if max_messages is None else min(
-                        batch_size, max_messages - received)
+                    room = window.room()
                     while len(chunk) < room and not inbox.empty():
                         chunk.append(inbox.get_nowait())
-                    records = decode_messages([each.payload for each in chunk], received,
-                                              topic)
-                    received += len(chunk)
+                    records = decode_messages([each.payload for each in chunk],
+                                              window.received, topic)
+                    window.read(len(chunk))
                     if records:
                         yield records
                     on_commit(lambda chunk=chunk, paho=paho: _ack(paho, chunk))

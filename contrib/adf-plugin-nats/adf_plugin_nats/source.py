@@ -15,8 +15,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from adf_core import component
-from adf_core.acks import acknowledges, commit_soon, draining, finish, on_commit
-from adf_core.messages import decode_messages
+from adf_core.acks import acknowledges, commit_soon, finish, on_commit
+from adf_core.messages import ReadWindow, decode_messages
 from adf_plugin_nats.streams import connect, ensure_stream
 from adf_plugin_nats.urls import safe_url
 
@@ -64,16 +64,14 @@ async def nats_source(
     prefetch = max(int(prefetch), 1)
     batch_size = max(int(batch_size), 1)
     nc = await connect(url, "nats source")
-    received = 0
-    unacked = 0
+    window = ReadWindow(batch_size, max_messages, prefetch)
     idle = 0.0
     delay = 0.1
     loop = asyncio.get_running_loop()
 
     async def ack(messages: list[Any]) -> None:
-        nonlocal unacked
         await asyncio.gather(*(message.ack() for message in messages))
-        unacked -= len(messages)
+        window.acknowledged(len(messages))
 
     try:
         js = nc.jetstream()
@@ -83,16 +81,7 @@ async def nats_source(
                                 filter_subject=subject)
         subscription = await js.pull_subscribe(subject, durable=durable, stream=stream,
                                                config=config)
-        while True:
-            if draining() or (max_messages is not None and received >= max_messages):
-                break
-            if unacked >= prefetch:
-                commit_soon()
-                await asyncio.sleep(0.005)
-                continue
-            count = min(batch_size, prefetch - unacked)
-            if max_messages is not None:
-                count = min(count, max_messages - received)
+        while count := await window.next_count():
             started = loop.time()
             try:
                 messages = await subscription.fetch(count, timeout=_WAIT_S)
@@ -112,10 +101,9 @@ async def nats_source(
                     break
                 continue
             idle = 0.0
-            records = decode_messages([message.data for message in messages], received,
+            records = decode_messages([message.data for message in messages], window.received,
                                       subject)
-            received += len(messages)
-            unacked += len(messages)
+            window.read(len(messages))
             if records:
                 yield records
             on_commit(lambda messages=messages: ack(messages))

@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from adf_core import component
-from adf_core.acks import acknowledges, commit_soon, draining, finish, on_commit
-from adf_core.messages import decode
+from adf_core.acks import acknowledges, commit_soon, finish, on_commit
+from adf_core.messages import ReadWindow, decode
 from adf_core.rejects import reject
 from adf_plugin_redis.urls import safe_url
 
@@ -76,8 +76,7 @@ async def redis_source(
     batch_size = max(int(batch_size), 1)
     key = field.encode()
     client = aredis.Redis.from_url(url)
-    received = 0
-    unacked = 0
+    window = ReadWindow(batch_size, max_messages, prefetch)
     # our own pending entries (delivered before a kill or a lost connection) come first,
     # paged by id; then new entries (">")
     cursor: str | None = "0"
@@ -88,7 +87,6 @@ async def redis_source(
     async def ack(ids: list[bytes]) -> None:
         """XACK (idempotent: retried over a lost connection, or the entries would stay
         pending until the next run)."""
-        nonlocal unacked
         for attempt in range(6):
             try:
                 await client.xack(stream, group, *ids)
@@ -98,7 +96,7 @@ async def redis_source(
                 if attempt == 5:
                     raise
                 await asyncio.sleep(0.1 * 2 ** attempt)
-        unacked -= len(ids)
+        window.acknowledged(len(ids))
 
     try:
         try:
@@ -106,16 +104,7 @@ async def redis_source(
         except (redis.exceptions.ConnectionError, OSError) as exc:
             raise ConnectionError(f"redis source: cannot read {stream!r} at {safe_url(url)}: "
                                   f"{exc}") from None
-        while True:
-            if draining() or (max_messages is not None and received >= max_messages):
-                break
-            if unacked >= prefetch:  # the broker's side of backpressure: read no more
-                commit_soon()
-                await asyncio.sleep(0.005)
-                continue
-            count = min(batch_size, prefetch - unacked)
-            if max_messages is not None:
-                count = min(count, max_messages - received)
+        while count := await window.next_count():  # prefetch: the broker's backpressure
             started = loop.time()
             try:
                 reply = await client.xreadgroup(group, consumer, {stream: cursor or ">"},
@@ -147,7 +136,6 @@ async def redis_source(
             ids = []
             for entry_id, fields in entries:
                 fields = fields or {}  # an entry deleted while it was pending
-                received += 1
                 ids.append(entry_id)
                 body = fields.get(key)
                 record, error = decode(body) if body is not None else (
@@ -159,7 +147,7 @@ async def redis_source(
                            position={"entry": entry_id.decode()}, input=stream)
                 else:
                     records.append(record)
-            unacked += len(ids)
+            window.read(len(ids))
             if records:
                 yield records
             on_commit(lambda ids=ids: ack(ids))

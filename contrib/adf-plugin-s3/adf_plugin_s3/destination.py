@@ -52,7 +52,7 @@ def s3_destination(
     bucket: str,
     key: str | None = None,
     prefix: str | None = None,
-    format: Literal["jsonl", "ndjson", "csv", "json"] | None = None,
+    format: Literal["jsonl", "ndjson", "csv", "json", "parquet"] | None = None,
     compression: str | None = None,
     endpoint_url: str | None = None,
     region: str | None = None,
@@ -62,14 +62,14 @@ def s3_destination(
     upstream: Mapping[str, Any] | None = None,
     context: Mapping[str, Any] | None = None,
 ) -> S3Written:
-    """Write records to S3 objects (jsonl, csv or json); an object appears only once complete.
+    """Write records to S3 objects (jsonl, csv, json or parquet), each shown once complete.
 
     Args:
         bucket: the bucket name.
         key: the one object that receives every input, concatenated in order; give either
             key or prefix.
         prefix: write one object per input, named `{prefix}{input name}.{format}`.
-        format: jsonl, csv or json; by default from the key's extension, else jsonl.
+        format: jsonl, csv, json or parquet; by default from the key's extension, else jsonl.
         compression: gzip or none; by default gzip when the key ends in `.gz`.
         endpoint_url: an S3-compatible endpoint (MinIO, a VPC endpoint, moto); default AWS.
         region: the AWS region; default from the standard AWS configuration chain.
@@ -93,6 +93,9 @@ def s3_destination(
         raise ValueError(f"s3 destination: {key!r} is not an object key")
     _check_staging_prefix(staging_prefix, key, prefix)
     gzip = _resolve_compression(compression, key)
+    if gzip and resolve_format(format, key) == "parquet":
+        raise ValueError("s3 destination: parquet compresses its own columns; write it without "
+                         "gzip (no `.gz` suffix, or compression=none)")
     inputs = select_inputs(upstream, context, input)
     if key is not None:
         plan = [(key, inputs)]

@@ -1,4 +1,5 @@
-"""Record formats of S3 objects: jsonl (the default), csv and json, optionally gzip-compressed.
+"""Record formats of S3 objects: jsonl (the default), csv, json (optionally gzip-compressed)
+and parquet.
 
 The readers and writers are :mod:`adf_core.data.formats`, shared with the ``file`` component;
 this module only says how S3 names things (a format from the key, a content type) and words
@@ -24,7 +25,7 @@ from adf_core.data.formats import (
 __all__ = ["CONTENT_TYPES", "FORMATS", "PHRASES", "CsvOptions", "S3RecordError", "extension",
            "is_gzip", "resolve_format"]
 
-FORMATS = ("jsonl", "csv", "json")
+FORMATS = ("jsonl", "csv", "json", "parquet")
 CONTENT_TYPES = {fmt: _CONTENT_TYPES[fmt] for fmt in FORMATS}
 
 

@@ -1,20 +1,27 @@
-"""The ``s3`` source: reads the records of one object, or of every object under a prefix."""
+"""The ``s3`` source: reads the records of one object, or of every object under a prefix.
+
+Each object is read by :func:`adf_core.data.formats.read_batches`, as the ``file`` source
+reads a file: Arrow batches when the run moves Arrow (csv, parquet), lists of dicts
+otherwise. The readers that seek get a temporary copy of the object (``spool.py``); the
+others read the body as it streams.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any, Literal
 
 from adf_core import component
-from adf_core.data.formats import read_records
-from adf_core.records import batched
+from adf_core.data.formats import read_batches, reads_by_seeking
+from adf_core.records import as_format, is_arrow
 from adf_core.rejects import line_rejecter
 from adf_plugin_s3 import checks
 from adf_plugin_s3.client import check_bucket, make_client, s3_uri
 from adf_plugin_s3.formats import PHRASES, CsvOptions, is_gzip, resolve_format
+from adf_plugin_s3.spool import spooled
 from adf_plugin_s3.staging import is_staging_key
 
 RESUME_ATTEMPTS = 5  # consecutive broken reads of one object before giving up
@@ -27,7 +34,7 @@ def s3_source(
     bucket: str,
     key: str | None = None,
     prefix: str | None = None,
-    format: Literal["jsonl", "ndjson", "csv", "json"] | None = None,
+    format: Literal["jsonl", "ndjson", "csv", "json", "parquet"] | None = None,
     endpoint_url: str | None = None,
     region: str | None = None,
     batch_size: int = 1000,
@@ -37,7 +44,7 @@ def s3_source(
     incremental: bool = False,
     state: dict[str, Any] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Read records from S3 objects (jsonl, csv or json), streaming them in batches.
+    """Read records from S3 objects (jsonl, csv, json or parquet), streaming them in batches.
 
     Args:
         bucket: the bucket name.
@@ -45,8 +52,8 @@ def s3_source(
         prefix: read every object whose key starts with this (in key order), except the
             s3 destination's unpublished staging objects (`.adf-staging/`); an empty listing
             is an error, so that a mistyped prefix never reads as "no data".
-        format: jsonl, csv or json; by default from each key's extension (a `.gz` suffix
-            means gzip), else jsonl.
+        format: jsonl, csv, json or parquet; by default from each key's extension (a `.gz`
+            suffix means gzip), else jsonl.
         endpoint_url: an S3-compatible endpoint (MinIO, a VPC endpoint, moto); default AWS.
         region: the AWS region; default from the standard AWS configuration chain.
         batch_size: records per batch yielded downstream.
@@ -59,7 +66,10 @@ def s3_source(
 
     Credentials come from the standard AWS chain (environment, AWS_PROFILE and the shared
     files, SSO, instance and container roles), never from options. A record that cannot be
-    parsed raises an error naming the object and the record number.
+    parsed raises an error naming the object and the record number. With the `arrow` extra,
+    csv and parquet objects are read into Arrow batches (a copy of each goes to a temporary
+    file first: those readers seek), unless the run moves records or a bad-record policy is
+    set.
     """
     if (key is None) == (prefix is None):
         raise ValueError("s3 source: give exactly one of `key` or `prefix`")
@@ -82,8 +92,8 @@ def s3_source(
         loaded = {k: before[k] for k in keys if k in before}
         state["objects"] = loaded
         keys = [k for k in keys if loaded.get(k) != etags.get(k)]
-    yield from batched(_records(client, bucket, keys, format, csv_options, key_field,
-                                loaded, etags), batch_size)
+    yield from _joined(_batches(client, bucket, keys, format, csv_options, batch_size,
+                                key_field, loaded, etags), batch_size)
 
 
 def _etag(client: Any, bucket: str, key: str) -> str:
@@ -95,17 +105,49 @@ def _etag(client: Any, bucket: str, key: str) -> str:
         raise
 
 
-def _records(client: Any, bucket: str, keys: list[str], fmt: str | None,
-             csv_options: CsvOptions, key_field: str | None,
+def _batches(client: Any, bucket: str, keys: list[str], fmt: str | None,
+             csv_options: CsvOptions, batch_size: int, key_field: str | None,
              loaded: dict[str, str] | None = None, etags: dict[str, str] | None = None
-             ) -> Iterator[dict[str, Any]]:
+             ) -> Iterator[Any]:
     for object_key in keys:
-        for record in _read_object(client, bucket, object_key, fmt, csv_options):
-            if key_field:
-                record[key_field] = object_key
-            yield record
+        batches = _read_object(client, bucket, object_key, fmt, csv_options, batch_size)
+        with contextlib.closing(batches):  # a consumer that stops removes the spooled copy
+            for batch in batches:
+                yield _with_key(batch, key_field, object_key) if key_field else batch
         if loaded is not None and etags is not None and object_key in etags:
             loaded[object_key] = etags[object_key]  # saved only if the run succeeds
+
+
+def _with_key(batch: Any, key_field: str, object_key: str) -> Any:
+    if is_arrow(batch):
+        return as_format(batch, None, key_field, object_key)
+    for record in batch:
+        record[key_field] = object_key
+    return batch
+
+
+def _joined(batches: Iterable[Any], size: int) -> Iterator[Any]:
+    """Lists of records regrouped into lists of ``size`` across objects (a small object does
+    not make a small batch); an Arrow batch passes as it is, after the records before it."""
+    pending: list[dict[str, Any]] = []
+    try:
+        for batch in batches:
+            if is_arrow(batch):
+                if pending:
+                    yield pending
+                    pending = []
+                yield batch
+                continue
+            pending.extend(batch)
+            while len(pending) >= size:
+                yield pending[:size]
+                pending = pending[size:]
+        if pending:
+            yield pending
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
 
 
 def _list_keys(client: Any, bucket: str, prefix: str,
@@ -128,23 +170,31 @@ def _list_keys(client: Any, bucket: str, prefix: str,
         raise FileNotFoundError(f"s3 source: no objects under {s3_uri(bucket, prefix)}")
 
 
-def _read_object(
-    client: Any, bucket: str, key: str, fmt: str | None, csv_options: CsvOptions
-) -> Iterator[dict[str, Any]]:
+def _read_object(client: Any, bucket: str, key: str, fmt: str | None,
+                 csv_options: CsvOptions, batch_size: int) -> Generator[Any, None, None]:
+    """The batches of one object: its body streams into the dict readers, or is first
+    copied to a temporary file for the readers that seek (removed when this ends)."""
     uri = s3_uri(bucket, key)
+    fmt = resolve_format(fmt, key)
+    if fmt == "parquet" and is_gzip(key):
+        raise ValueError(f"s3 source: {uri}: parquet compresses its own columns; a gzipped "
+                         "parquet object cannot be read")
+    options = {"compressed": is_gzip(key), "csv_options": csv_options, "phrases": PHRASES,
+               "on_bad": line_rejecter(uri)}
     try:
         response = client.get_object(Bucket=bucket, Key=key)
     except client.exceptions.NoSuchKey:
         raise FileNotFoundError(f"s3 source: {uri} does not exist") from None
     except client.exceptions.NoSuchBucket:
         raise FileNotFoundError(f"s3 source: the bucket {bucket!r} does not exist") from None
-    body = io.BufferedReader(ResumableBody(client, bucket, key, response), _READ_BUFFER)
-    try:
-        fmt = resolve_format(fmt, key)
-        yield from read_records(body, fmt, uri, compressed=is_gzip(key), csv_options=csv_options,
-                                phrases=PHRASES, on_bad=line_rejecter(uri))
-    finally:
-        body.close()
+    with contextlib.ExitStack() as stack:
+        body: Any = stack.enter_context(
+            io.BufferedReader(ResumableBody(client, bucket, key, response), _READ_BUFFER))
+        if reads_by_seeking(fmt, **options):
+            download = body
+            body = stack.enter_context(spooled(download))
+            download.close()  # read to the end: its connection goes back to the pool
+        yield from read_batches(body, fmt, uri, batch_size, **options)
 
 
 class ResumableBody(io.RawIOBase):

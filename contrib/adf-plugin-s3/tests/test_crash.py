@@ -142,7 +142,7 @@ def test_sigkill_leaves_old_or_new_targets_and_the_next_run_removes_the_staging(
         old_targets: Any, slow_proxy: Any, tmp_path: Path, point: str) -> None:
     bucket = old_targets
     condition = kill_points(bucket, tmp_path)[point]
-    proc = start_run(bucket, slow_proxy.endpoint_url, tmp_path, CRASH_PAUSE="0.5")
+    proc = start_run(bucket, slow_proxy.url(), tmp_path, CRASH_PAUSE="0.5")
     reached = wait_for(proc, condition, point)
     proc.kill()
     proc.wait()
@@ -179,7 +179,7 @@ def test_a_signal_aborts_the_uploads_and_leaves_nothing_behind(
         code: int) -> None:
     bucket = old_targets
     condition = kill_points(bucket, tmp_path)[point]
-    proc = start_run(bucket, slow_proxy.endpoint_url, tmp_path, CRASH_PAUSE="0.5")
+    proc = start_run(bucket, slow_proxy.url(), tmp_path, CRASH_PAUSE="0.5")
     assert wait_for(proc, condition, point), proc.stderr.read()[-2000:]  # type: ignore[union-attr]
     proc.send_signal(signum)
     _, stderr = proc.communicate(timeout=60)
@@ -193,7 +193,7 @@ def test_a_signal_aborts_the_uploads_and_leaves_nothing_behind(
 def test_staging_objects_never_live_under_the_target_prefix(bucket: Any, slow_proxy: Any,
                                                             tmp_path: Path) -> None:
     """While a run uploads, a listing of the target prefix shows the targets only."""
-    proc = start_run(bucket, slow_proxy.endpoint_url, tmp_path, CRASH_MARKER="")
+    proc = start_run(bucket, slow_proxy.url(), tmp_path, CRASH_MARKER="")
     seen: set[str] = set()
 
     def staged() -> bool:

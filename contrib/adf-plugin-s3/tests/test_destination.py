@@ -232,9 +232,9 @@ def test_a_failed_upload_of_several_objects_leaves_every_target_as_it_was(
     # A real network failure: the proxy in front of the S3 server cuts every response to
     # the second object's (staging) upload, after the first object was uploaded.
     bucket.put_jsonl("out/a.jsonl", [{"old": True}])
-    cutting_proxy.cut_matching(rf"PUT /{bucket.name}/\.adf-staging/\S*/out/b\.jsonl ",
-                               after=0, times=1000)
-    options = {**bucket.options(prefix="out/"), "endpoint_url": cutting_proxy.endpoint_url}
+    cutting_proxy.cut_after(0, request=rf"PUT /{bucket.name}/\.adf-staging/\S*/out/b\.jsonl ",
+                            times=1000)
+    options = {**bucket.options(prefix="out/"), "endpoint_url": cutting_proxy.url()}
     context = {"a": [{"new": 1}], "b": [{"x": 2}]}
 
     with pytest.raises(Exception):  # noqa: B017 - botocore's connection error, whatever its class
@@ -308,3 +308,12 @@ def test_staging_prefix_moves_the_staging_and_must_end_with_the_reserved_folder(
     with pytest.raises(ValueError, match="inside the staging prefix"):
         s3_destination(**bucket.options(key=".adf-staging/o.jsonl"), upstream={})
 
+
+
+def test_parquet_is_written_without_gzip(bucket):
+    with pytest.raises(ValueError, match="parquet compresses its own columns"):
+        s3_destination(**bucket.options(key="out.parquet.gz"), upstream={"a": [{"id": 1}]})
+    with pytest.raises(ValueError, match="parquet compresses its own columns"):
+        s3_destination(**bucket.options(prefix="out/", format="parquet", compression="gzip"),
+                       upstream={"a": [{"id": 1}]})
+    assert bucket.keys() == []

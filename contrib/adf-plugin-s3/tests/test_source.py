@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 
 import pytest
 from adf_plugin_s3 import S3RecordError, s3_source
@@ -175,9 +176,10 @@ def test_an_unknown_format_is_an_error(bucket):
 def test_a_download_cut_half_way_resumes_where_it_broke_off(bucket, cutting_proxy):
     records = [{"i": i, "pad": "x" * 100} for i in range(20_000)]  # about 2.4 MB
     bucket.put_jsonl("big.jsonl", records)
-    cutting_proxy.cut(f"GET /{bucket.name}/big.jsonl", after=300_000, times=2)
+    cutting_proxy.cut_after(300_000, request=re.escape(f"GET /{bucket.name}/big.jsonl"),
+                            times=2)
 
-    options = {**bucket.options(key="big.jsonl"), "endpoint_url": cutting_proxy.endpoint_url}
+    options = {**bucket.options(key="big.jsonl"), "endpoint_url": cutting_proxy.url()}
     read = read_all(**options)
 
     assert cutting_proxy.cuts == 2
@@ -190,9 +192,10 @@ def test_a_download_that_cannot_resume_names_the_object(bucket, cutting_proxy, m
     monkeypatch.setattr(adf_plugin_s3.source, "RESUME_ATTEMPTS", 2)
     bucket.put_jsonl("big.jsonl", [{"i": i, "pad": "x" * 100} for i in range(20_000)])
     # The first response breaks off after 100 kB; every later request is cut at once.
-    cutting_proxy.cut(f"GET /{bucket.name}/big.jsonl", after=[100_000, 0], times=1000)
+    cutting_proxy.cut_after([100_000, 0], request=re.escape(f"GET /{bucket.name}/big.jsonl"),
+                            times=1000)
 
-    options = {**bucket.options(key="big.jsonl"), "endpoint_url": cutting_proxy.endpoint_url}
+    options = {**bucket.options(key="big.jsonl"), "endpoint_url": cutting_proxy.url()}
     with pytest.raises(ConnectionError) as caught:
         read_all(**options)
 
@@ -203,9 +206,9 @@ def test_a_download_that_cannot_resume_names_the_object(bucket, cutting_proxy, m
 
 def test_an_object_replaced_during_a_resumed_download_is_an_error(bucket, cutting_proxy):
     bucket.put_jsonl("big.jsonl", [{"i": i, "pad": "x" * 100} for i in range(20_000)])
-    cutting_proxy.cut(f"GET /{bucket.name}/big.jsonl", after=1_000_000)
+    cutting_proxy.cut_after(1_000_000, request=re.escape(f"GET /{bucket.name}/big.jsonl"))
     options = {**bucket.options(key="big.jsonl", batch_size=100)}
-    options["endpoint_url"] = cutting_proxy.endpoint_url
+    options["endpoint_url"] = cutting_proxy.url()
 
     batches = s3_source(**options)
     next(batches)
