@@ -217,3 +217,28 @@ def test_a_gzip_file_is_the_same_either_way(tmp_path: Path) -> None:
     arrow, records = run_both(tmp_path, broken, "out.jsonl")
     assert arrow == records
     assert "malformed JSON" in arrow[0]
+
+
+def test_a_column_whose_later_lines_hold_integers_stays_exact_and_arrow(tmp_path: Path
+                                                                        ) -> None:
+    """Floats, then (after the first MB) integers in one column: the chunk that holds both
+    is read by json.loads (an Arrow column of floats would make the integers floats), the
+    chunks after it are Arrow again, with integers."""
+    from adf_core.data.arrow import reset_batch_format, use_batch_format
+    from adf_core.data.formats import read_batches
+
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(
+        {"id": i, "at": "2026-11-01 00:00:00", "amount": round(i / 7, 2) if i < 20_000 else i})
+        + "\n" for i in range(60_000)))
+    got = read_both(source)
+    assert typed(got["arrow"]["rows"]) == typed(got["records"]["rows"])
+    assert got["arrow"]["rows"][-1] == {"id": 59_999, "at": "2026-11-01 00:00:00",
+                                        "amount": 59_999}
+    token = use_batch_format("arrow")
+    try:
+        with open(source, "rb") as handle:
+            kinds = [type(b).__name__ for b in read_batches(handle, "jsonl", "in", 1000)]
+    finally:
+        reset_batch_format(token)
+    assert kinds[0] == kinds[-1] == "RecordBatch" and "list" in kinds

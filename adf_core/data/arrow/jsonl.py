@@ -15,11 +15,12 @@ timestamp is read again as text, and a chunk with objects or arrays inside its r
 left to ``json.loads`` (the components downstream treat a nested Arrow column otherwise than
 a record's dicts and lists, and the encoder writes one value by value in Python anyway).
 
-The lines that differ (``\u00e9`` escapes, ``1e5``, a key missing or in another order) are
+The lines that differ (``\\u00e9`` escapes, ``1e5``, a key missing or in another order) are
 read by ``json.loads`` between slices of the batch, a few runs of them per chunk; a chunk
-with more is read by ``json.loads`` whole, and after two such chunks in a row the rest of the
-document is, without trying pyarrow: a document pyarrow cannot take costs the parse of two
-chunks, which are the smallest (the chunks grow from 256 KB to 4 MB).
+with more (or with more than one line in sixteen) is read by ``json.loads`` whole, and after
+two such chunks in a row the rest of the document is, without trying pyarrow: a document
+pyarrow cannot take costs the parse of two chunks, which are the smallest (the chunks grow
+from 256 KB to 4 MB).
 
 Errors are the dict reader's: lines ``json.loads`` cannot read (or that are not UTF-8, or not
 objects) make the caller read the document again with the dict reader, which raises the
@@ -142,20 +143,23 @@ def _exact_pieces(chunk: bytes, hint: pa.Schema | None,
         chunk = chunk.replace(b"\r\n", b"\n")
         if b"\r" in chunk:
             return None, None
-    batch = _parsed(chunk, hint) if hint is not None else None
+    if hint is not None:  # the last chunk's schema: one parse, when it fits
+        batch = _parsed(chunk, hint)
+        pieces = _same_lines(batch, chunk, records) if batch is not None else None
+        if pieces is not None:
+            return pieces, hint
+    batch = _parsed(chunk, None)
     if batch is None:
-        hint = None
-        batch = _parsed(chunk, None)
+        return None, None
+    schema = _json_schema(batch.schema)
+    if schema is None:
+        return None, None
+    hint = None
+    if schema != batch.schema:  # text read as timestamps: read again as text
+        batch = _parsed(chunk, schema)
         if batch is None:
             return None, None
-        schema = _json_schema(batch.schema)
-        if schema is None:
-            return None, None
-        if schema != batch.schema:  # text read as timestamps: read again as text
-            batch = _parsed(chunk, schema)
-            if batch is None:
-                return None, None
-            hint = schema
+        hint = schema
     pieces = _same_lines(batch, chunk, records)
     return pieces, (hint if pieces is not None else None)
 
@@ -200,8 +204,10 @@ def _json_schema(schema: pa.Schema) -> pa.Schema | None:
 
 
 #: Runs of lines a chunk may have that Arrow does not hold exactly (read by json.loads
-#: between Arrow slices); beyond it the whole chunk is, rather than many small batches.
+#: between Arrow slices), and the share of its lines they may hold; beyond either the whole
+#: chunk is, rather than many small batches or a batch of a column the chunk does not have.
 RUNS = 8
+BAD_SHARE = 1 / 16
 
 
 def _same_lines(batch: pa.RecordBatch, chunk: bytes,
@@ -221,22 +227,28 @@ def _same_lines(batch: pa.RecordBatch, chunk: bytes,
     lines, written = chunk.split(b"\n"), text.split(b"\n")
     if len(lines) != len(written):
         return None  # blank lines, two objects on a line: json.loads decides
-    pieces: list[Any] = []
-    done = runs = 0
+    runs: list[list[int]] = []  # [first, last + 1] of each run of lines that differ
+    allowed = len(lines) * BAD_SHARE
+    bad = 0
     for row, (line, mine) in enumerate(zip(lines, written, strict=True)):
         if line == mine:
             continue
-        if row > done:
-            pieces.append(batch.slice(done, row - done))
-        elif pieces and isinstance(pieces[-1], list):
-            pieces[-1].extend(records(line))
-            done = row + 1
-            continue
-        runs += 1
-        if runs > RUNS:
+        bad += 1
+        if runs and runs[-1][1] == row:
+            runs[-1][1] = row + 1
+        elif len(runs) == RUNS:
             return None
-        pieces.append(records(line))
-        done = row + 1
+        else:
+            runs.append([row, row + 1])
+        if bad > allowed:
+            return None
+    pieces: list[Any] = []
+    done = 0
+    for first, end in runs:
+        if first > done:
+            pieces.append(batch.slice(done, first - done))
+        pieces.append(records(b"\n".join(lines[first:end]) + b"\n"))
+        done = end
     if done < batch.num_rows:
         pieces.append(batch.slice(done))
     return pieces
