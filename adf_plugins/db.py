@@ -402,7 +402,8 @@ def write_db(
         # Arrow input: ADBC bulk ingest (COPY), when no option needs the record-wise path
         # (`types`, a bad-record policy that rejects records one at a time)
         if scheme is not None and arrow is not None and not declared and on_bad is None:
-            count = db_arrow.write(url, scheme, namespace, name, where, mode, key, arrow, ready)
+            count = db_arrow.write(url, scheme, namespace, name, where, mode, key, arrow, ready,
+                                   evolve=schema == "evolve")
             return Written(f"{safe_url(url)} {where}", count)
         engine = _engine(url, write=True)
         writer = _TableWriter(namespace, name, where, key, declared, freeze=schema == "freeze",

@@ -381,20 +381,24 @@ def _sa_type(arrow_type: Any, is_key: bool) -> Any:
     return sa.String(255) if is_key else sa.Text()
 
 
-def _create_ddl(scheme: str, schema: str | None, name: str, arrow_schema: Any,
-                key: list[str]) -> str:
-    import sqlalchemy as sa
-
+def _dialect(scheme: str) -> Any:
     if scheme == "postgresql":
         from sqlalchemy.dialects import postgresql as dialects
     else:
         from sqlalchemy.dialects import sqlite as dialects  # type: ignore[no-redef]
+    return dialects.dialect()
+
+
+def _create_ddl(scheme: str, schema: str | None, name: str, arrow_schema: Any,
+                key: list[str]) -> str:
+    import sqlalchemy as sa
+
     columns = [
         sa.Column(f.name, _sa_type(f.type, f.name in key), primary_key=f.name in key)
         for f in arrow_schema
     ]
     table = sa.Table(name, sa.MetaData(), *columns, schema=schema)
-    return str(sa.schema.CreateTable(table).compile(dialect=dialects.dialect()))
+    return str(sa.schema.CreateTable(table).compile(dialect=_dialect(scheme)))
 
 
 class Target:
@@ -442,6 +446,25 @@ class Target:
             raise RecordError(
                 f"the key field(s) {', '.join(missing)} are not in the first records")
         self.execute(_create_ddl(self.scheme, self.schema, self.name, arrow_schema, self.key))
+        self.load_columns()
+
+    def evolve(self, batch: Any) -> None:
+        """``schema = "evolve"``: a nullable column, of the type the row path would choose,
+        for each field of ``batch`` the table lacks and a row has a value for (in this
+        transaction: a failure rolls it back). Not while upserting through a stage table,
+        whose columns are the table's at its start."""
+        assert self.columns is not None
+        known = set(self.columns)
+        new = sorted((f for f in batch.schema if f.name not in known
+                      and batch.column(f.name).null_count < batch.num_rows),
+                     key=lambda f: str(f.name))  # the row path's order: by name
+        if not new or self.stage is not None:
+            return
+        dialect = _dialect(self.scheme)
+        for field in new:
+            kind = _sa_type(field.type, False).compile(dialect=dialect)
+            self.execute(f"ALTER TABLE {qualified(self.schema, self.name)} ADD COLUMN "
+                         f"{quote(field.name)} {kind} NULL")
         self.load_columns()
 
 
@@ -623,10 +646,12 @@ def write(
     key: list[str],
     inputs: list[tuple[str, Iterator[Any]]],
     ready: Any,
+    evolve: bool = False,
 ) -> int:
     """Write Arrow batches of every input through ADBC bulk ingest, in one transaction that
     commits once the commit group is ready and rolls back (a created table included) on any
-    failure. Returns the number of rows written."""
+    failure; with ``evolve``, a field the table lacks adds a column. Returns the number of
+    rows written."""
     place = f"{_where_label()} destination {safe_url(url)}"
     try:
         conn = connect(url, scheme, write=True)
@@ -650,6 +675,8 @@ def write(
                     continue
                 if target.columns is None:
                     target.create(batch.schema)
+                elif evolve:
+                    target.evolve(batch)
                 if mode == "upsert" and target.stage is None:
                     start_stage(target)
                 rows = conform(batch, target, seen + 1, label)

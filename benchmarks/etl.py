@@ -14,7 +14,7 @@ Targets: adf >= 0.8x the floor's rows/s, faster than dlt, flat peak memory. Peak
 child's VmHWM; "(imports)" is the same before the work started (interpreter + imports).
 
     python benchmarks/etl.py [--rows 1000000] [--only sqlite|postgresql] [--no-dlt]
-    python benchmarks/etl.py --files [--rows 1000000] [--repeats 3]   # csv -> parquet (Arrow)
+    python benchmarks/etl.py --files [--jsonl] [--rows 1000000] [--repeats 3]  # csv, jsonl
     python benchmarks/etl.py --only bad-records [--bad-rows 200000] [--bad-rounds 5]
 
 Bad records (issue 11): the built-in `file` source reads JSONL into the `file` destination,
@@ -577,7 +577,10 @@ def main() -> int:
     parser.add_argument("--big", type=int, default=5_000_000,
                         help="rows of the memory run (columnar suite)")
     parser.add_argument("--files", action="store_true",
-                        help="the file rows instead: csv -> parquet, with and without filter")
+                        help="the file rows instead: csv -> parquet, with and without filter, "
+                             "then jsonl -> parquet and jsonl")
+    parser.add_argument("--jsonl", action="store_true",
+                        help="with --files: the jsonl table alone")
     parser.add_argument("--repeats", type=int, default=None,
                         help="runs per case, the median (default: 3 for --files, else 1)")
     args = parser.parse_args()
@@ -585,7 +588,7 @@ def main() -> int:
         bad_records(args.bad_rows, args.bad_rounds)
         return 0
     if args.files:
-        return main_files(args.rows, args.repeats or 3)
+        return main_files(args.rows, args.repeats or 3, jsonl_only=args.jsonl)
     if args.columnar_child:
         columnar_child(*args.columnar_child)
         return 0
@@ -814,14 +817,104 @@ def csv_to_parquet_by_hand(source: Path, out: Path) -> None:
 
 
 def adf_file_flow(expression: str, source: Path, out: Path, where: str | None = None,
-                  batch_size: int = 1000) -> None:
+                  batch_size: int = 1000, batch_format: str | None = None) -> None:
     from adf_core import DataFlow
 
     options: dict[str, dict[str, Any]] = {"src": {"path": str(source), "batch_size": batch_size},
                                           "dst": {"path": str(out), "fsync": False}}
     if where:
         options["filter"] = {"where": where}
-    DataFlow.parse(expression, options=options).run({})
+    DataFlow.parse(expression, options=options, batch_format=batch_format).run({})
+
+
+def write_orders_jsonl(path: Path, rows: int, missing_every: int = 0) -> None:
+    """The orders as JSON lines, written by adf's dict writer; with ``missing_every`` every
+    so many lines lack the ``status`` key (which keeps a chunk out of Arrow)."""
+    from adf_core.data.encoding import dumps
+
+    names = ("id", "customer", "country", "amount", "status", "created_at")
+    with open(path, "w", encoding="utf-8") as handle:
+        for i in range(1, rows + 1):
+            record = dict(zip(names, _row(i), strict=True))
+            if missing_every and i % missing_every == 0:
+                del record["status"]
+            handle.write(dumps(record) + "\n")
+
+
+def jsonl_to_parquet_by_hand(source: Path, out: Path) -> None:
+    """pyarrow alone: stream JSON blocks into a ParquetWriter (its own inference: the
+    timestamps-looking text is a timestamp there, text in adf)."""
+    import pyarrow.json as pj
+    import pyarrow.parquet as pq
+
+    reader = pj.open_json(source)
+    with pq.ParquetWriter(out, reader.schema) as writer:
+        for batch in reader:
+            writer.write_batch(batch)
+
+
+def jsonl_cases(source: Path, missing: Path, workdir: Path) -> dict[str, Any]:
+    flow = "src=file | dst=file"
+    return {
+        "pyarrow.json by hand": lambda: jsonl_to_parquet_by_hand(source, workdir / "hj.parquet"),
+        "adf arrow -> parquet": lambda: adf_file_flow(flow, source, workdir / "aj.parquet",
+                                                      batch_format="arrow"),
+        "adf records -> parquet": lambda: adf_file_flow(flow, source, workdir / "rj.parquet",
+                                                        batch_format="records"),
+        "adf arrow -> jsonl": lambda: adf_file_flow(flow, source, workdir / "aj.jsonl",
+                                                    batch_format="arrow"),
+        "adf records -> jsonl": lambda: adf_file_flow(flow, source, workdir / "rj.jsonl",
+                                                      batch_format="records"),
+        "adf arrow 1% no key -> parquet": lambda: adf_file_flow(
+            flow, missing, workdir / "am.parquet", batch_format="arrow"),
+        "adf records 1% no key -> parquet": lambda: adf_file_flow(
+            flow, missing, workdir / "rm.parquet", batch_format="records"),
+    }
+
+
+def _medians(cases: dict[str, Any], repeats: int) -> dict[str, float]:
+    """Medians of ``repeats`` alternating runs of each case (after one warm-up run each)."""
+    import statistics
+
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for case in cases.values():  # warm up: imports and the page cache are not measured
+        case()
+    for _ in range(repeats):
+        for name, case in cases.items():
+            start = time.perf_counter()
+            case()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def jsonl_table(rows: int, repeats: int, workdir: Path) -> None:
+    """jsonl -> parquet and jsonl -> jsonl, Arrow against records and pyarrow.json by hand."""
+    source, missing = workdir / "orders.jsonl", workdir / "orders-missing.jsonl"
+    print(f"writing {rows:,} rows of JSON lines ...", flush=True)
+    write_orders_jsonl(source, rows)
+    write_orders_jsonl(missing, rows, missing_every=100)
+    medians = _medians(jsonl_cases(source, missing, workdir), repeats)
+    hand = medians["pyarrow.json by hand"]
+    anchors = {"pyarrow.json by hand": None,
+               "adf arrow -> parquet": "adf records -> parquet",
+               "adf records -> parquet": None,
+               "adf arrow -> jsonl": "adf records -> jsonl",
+               "adf records -> jsonl": None,
+               "adf arrow 1% no key -> parquet": "adf records 1% no key -> parquet",
+               "adf records 1% no key -> parquet": None}
+    header = f"{'jsonl':<34} {'median s':>9} {'rows/s':>12} {'vs records':>11} {'vs hand':>8}"
+    print()
+    print(header)
+    print("-" * len(header))
+    for name, seconds in medians.items():
+        anchor = anchors[name]
+        versus = f"{medians[anchor] / seconds:.2f}x" if anchor else "1.00x" if \
+            "records" in name else ""
+        print(f"{name:<34} {seconds:>9.3f} {rows / seconds:>12,.0f} {versus:>11} "
+              f"{hand / seconds:>7.2f}x")
+    print()
+    print("vs records: the records run's time / this one's (> 1 is faster); vs hand: "
+          "pyarrow.json's time / this one's")
 
 
 def file_cases(source: Path, workdir: Path) -> dict[str, Any]:
@@ -841,30 +934,25 @@ def file_cases(source: Path, workdir: Path) -> dict[str, Any]:
     }
 
 
-def main_files(rows: int, repeats: int) -> int:
+def main_files(rows: int, repeats: int, jsonl_only: bool = False) -> int:
     """The file rows of the benchmark (`--files`): medians of `repeats` alternating runs."""
-    import statistics
-
     try:
         import pyarrow  # noqa: F401
     except ImportError:
         print("pyarrow is not installed (pip install 'adf-core[arrow]')")
         return 1
     workdir = Path(tempfile.mkdtemp(prefix="adf-bench-files-"))
+    if jsonl_only:
+        try:
+            jsonl_table(rows, repeats, workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return 0
     try:
         source = workdir / "orders.csv"
         print(f"writing {rows:,} rows of CSV ...", flush=True)
         write_orders_csv(source, rows)
-        cases = file_cases(source, workdir)
-        times: dict[str, list[float]] = {name: [] for name in cases}
-        for case in cases.values():  # warm up: imports and the page cache are not measured
-            case()
-        for _ in range(repeats):
-            for name, case in cases.items():
-                start = time.perf_counter()
-                case()
-                times[name].append(time.perf_counter() - start)
-        medians = {name: statistics.median(values) for name, values in times.items()}
+        medians = _medians(file_cases(source, workdir), repeats)
         hand, copy = medians["pyarrow by hand"], medians["adf file | file"]
         header = f"{'csv -> parquet':<32} {'median s':>9} {'rows/s':>12} {'ratio':>16}"
         print()
@@ -884,6 +972,8 @@ def main_files(rows: int, repeats: int) -> int:
         print(f"adf file | file / by hand: {hand / copy:.2f}x (target >= 1.0); "
               f"filter / copy: {copy / medians['adf file | filter | file']:.2f}x "
               "(target >= 0.8)")
+        print()
+        jsonl_table(rows, repeats, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0

@@ -75,12 +75,44 @@ CONDITIONS = [
 
 
 @pytest.mark.parametrize("where", CONDITIONS)
-@pytest.mark.parametrize("source", ["parquet", "plain"])
+@pytest.mark.parametrize("source", ["parquet", "plain", "jsonl"])
 def test_filter_is_the_same_either_way(tmp_path: Path, inputs: dict[str, Path], source: str,
                                        where: str) -> None:
     arrow, records = run_both(tmp_path, "src=file | filter | dst=file",
                               [f"src.path={inputs[source]}", f"filter.where={where}"],
                               "out.jsonl")
+    assert arrow == records
+
+
+FLAT_JSONL = "".join(
+    json.dumps({"id": i, "ok": [True, False, None][i % 3], "n": None if i % 4 == 1 else i * 3,
+                "f": i / 4, "s": ["a", "b", "Zoë"][i % 3], "none": None, "t": "2026-11-30"},
+               ensure_ascii=False) + "\n" for i in range(50))
+BOOL_CONDITIONS = ["ok", "not ok", "ok == true", "ok != false", "ok == null", "n > 20 and ok",
+                   "none == null", "f * 2 > n", "s == 'Zoë' or t == '2026-11-30'"]
+
+
+@pytest.mark.parametrize("where", BOOL_CONDITIONS)
+def test_filter_on_jsonl_read_as_arrow_is_the_same_either_way(tmp_path: Path,
+                                                              where: str) -> None:
+    source = tmp_path / "flat.jsonl"
+    source.write_text(FLAT_JSONL, encoding="utf-8")
+    for out in ("out.jsonl", "out.csv"):
+        arrow, records = run_both(tmp_path / out, "src=file | filter | dst=file",
+                                  [f"src.path={source}", f"filter.where={where}"], out)
+        assert arrow == records
+
+
+def test_sql_and_merge_over_jsonl_are_the_same_either_way(tmp_path: Path,
+                                                         inputs: dict[str, Path]) -> None:
+    source = tmp_path / "flat.jsonl"
+    source.write_text(FLAT_JSONL, encoding="utf-8")
+    query = "select ok, count(*) as c, sum(n) as n, max(s) as s from t group by ok order by ok"
+    arrow, records = run_both(tmp_path / "sql", "t=file | sql | dst=file",
+                              [f"t.path={source}", f"sql.query={query}"], "out.jsonl")
+    assert arrow == records
+    arrow, records = run_both(tmp_path / "merge", "a=file, b=file | merge | dst=file",
+                              [f"a.path={source}", f"b.path={inputs['jsonl']}"], "out.jsonl")
     assert arrow == records
 
 

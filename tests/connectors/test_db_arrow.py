@@ -242,7 +242,8 @@ def test_a_record_the_database_rejects_is_named_and_nothing_is_written(url, name
         write_db(url, target, upstream={"b": pa.table({"id": range(3001, 5001), "v": values})
                                        .slice(1000)})
     with pytest.raises(RecordError, match=r"record 1 \(input 'c'\).*no column 'extra'"):
-        write_db(url, target, upstream={"c": pa.table({"id": [9], "extra": [1]})})
+        write_db(url, target, upstream={"c": pa.table({"id": [9], "extra": [1]})},
+                 schema="freeze")
     assert _sql(url, f"SELECT id, v FROM {target}") == [(1500, "there")]
 
 
@@ -350,8 +351,51 @@ def test_an_all_null_column_the_table_lacks_is_a_field_no_record_has(url, names)
     write_db(url, target, upstream={"a": pa.table({"id": [1]})})
     write_db(url, target, upstream={"a": pa.table({"id": [2, 3], "x": pa.nulls(2, pa.int64())})})
     with pytest.raises(RecordError, match=r"record 2 \(input 'a'\).*no column 'x'"):
-        write_db(url, target, upstream={"a": pa.table({"id": [4, 5], "x": [None, 1]})})
+        write_db(url, target, upstream={"a": pa.table({"id": [4, 5], "x": [None, 1]})},
+                 schema="freeze")
     assert _sql(url, f"SELECT id FROM {target} ORDER BY id") == [(1,), (2,), (3,)]
+
+
+@pytest.mark.parametrize("source", ["csv", "jsonl"])
+def test_a_field_the_table_lacks_adds_a_column_both_ways(url, names, tmp_path, source):
+    """schema='evolve' (the default): Arrow input adds the column the row path adds."""
+    first = tmp_path / f"first.{source}"
+    more = tmp_path / f"more.{source}"
+    if source == "csv":
+        first.write_text("id,amount\n1,2.5\n2,3.5\n")
+        more.write_text("id,amount,note,n\n3,1.5,new,7\n4,,,\n")
+    else:
+        first.write_text('{"id": 1, "amount": 2.5}\n{"id": 2, "amount": 3.5}\n')
+        more.write_text('{"id": 3, "amount": 1.5, "note": "new", "n": 7}\n'
+                        '{"id": 4, "amount": null, "note": null, "n": null}\n')
+    tables = []
+    for batch_format in ("records", "arrow"):
+        target = names()
+        for path in (first, more):
+            DataFlow.parse("file | db", options={"file": {"path": str(path)},
+                                                 "db": {"url": url, "table": target}},
+                           batch_format=batch_format).run({})
+        tables.append(_table_of(url, target))
+    assert tables[0] == tables[1]
+    assert tables[1][1][2][2:] == (7, "new")  # columns added in the order of their names
+    frozen = names()
+    for path, schema in ((first, "freeze"), (more, "freeze")):
+        flow = DataFlow.parse("file | db", options={
+            "file": {"path": str(path)}, "db": {"url": url, "table": frozen, "schema": schema}})
+        if path == more:
+            with pytest.raises(ComponentError, match="no column 'n', 'note'"):
+                flow.run({})
+        else:
+            flow.run({})
+
+
+def _table_of(url: str, name: str) -> tuple[list[Any], list[tuple[Any, ...]]]:
+    if url.startswith("sqlite"):
+        columns = _sql(url, f"SELECT name, type FROM pragma_table_info('{name}')")
+    else:
+        columns = _sql(url, "SELECT column_name, data_type FROM information_schema.columns "
+                            f"WHERE table_name = '{name}' ORDER BY ordinal_position")
+    return columns, _sql(url, f"SELECT * FROM {name} ORDER BY id")
 
 
 def test_a_sqlite_column_null_in_its_first_rows_keeps_its_declared_type(tmp_path):

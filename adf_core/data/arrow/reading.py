@@ -1,4 +1,4 @@
-"""Read csv and parquet into Arrow batches with pyarrow's streaming readers.
+"""Read csv, JSON lines and parquet into Arrow batches with pyarrow's readers.
 
 The values are those the dict readers make (``adf_core.data.formats``): a CSV cell is read as
 text and typed column by column with the same rule as ``csv_value`` (integers, floats, empty
@@ -9,20 +9,22 @@ records with ``csv_value`` itself. From the first block holding a quote characte
 read by the dict reader (skipping the records already handed out), which is strict about
 quoting where pyarrow is lenient (a quote never closed, text after a closing quote).
 
-Errors keep the dict readers' wording and positions: when pyarrow cannot parse a file (a row
-with the wrong number of fields, bytes that are not UTF-8, a cell over the csv limit), it is read
-again by the dict reader from the start, skipping the records already handed out, so the
-error names the file, record and line exactly as before (and a bad-record policy, which the
-caller handles by not coming here, sees the same lines).
+JSON lines are parsed by pyarrow a chunk at a time and a chunk is kept as Arrow only when it
+is provably the dict reader's records (:mod:`adf_core.data.arrow.jsonl`: a key a line lacks,
+``1`` beside ``1.0``, keys in another order would show in an Arrow batch); another chunk is
+read by ``json.loads``, as records.
 
-JSON lines stay with the dict reader: a JSON record may lack keys that others have, which an
-Arrow batch cannot tell from null (and a destination would then see columns the record never
-had), and JSON's ``1`` and ``1.0`` are an int and a float, which one Arrow column cannot hold.
+Errors keep the dict readers' wording and positions: when pyarrow cannot parse a file (a row
+with the wrong number of fields, bytes that are not UTF-8, a cell over the csv limit, a line
+that is not JSON), it is read again by the dict reader from the start, skipping the records
+already handed out, so the error names the file, record and line exactly as before (and a
+bad-record policy, which the caller handles by not coming here, sees the same lines).
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import threading
 from collections.abc import Callable, Iterator
@@ -31,6 +33,7 @@ from typing import IO, Any, cast
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adf_core.data.arrow.jsonl import UseRecords, aligned, jsonl_batches
 from adf_core.data.encoding import csv_value
 from adf_core.data.records import batched
 
@@ -49,16 +52,17 @@ def _is_utf8(encoding: str) -> bool:
 
 def takes(fmt: str, encoding: str) -> bool:
     """Whether this reader takes a document of ``fmt`` once it is seekable: parquet always;
-    csv when UTF-8."""
+    csv when UTF-8. (JSON lines too, when already seekable, as a file is: a stream, an S3
+    body, is not copied for them, as their dict reader streams.)"""
     return fmt == "parquet" or (fmt == "csv" and _is_utf8(encoding))
 
 
 def can_read(raw: IO[bytes], fmt: str, encoding: str) -> bool:
-    """Whether this reader takes the document: parquet always; csv when UTF-8 and seekable
-    (a parse error re-reads it with the dict reader)."""
+    """Whether this reader takes the document: parquet always; csv and JSON lines when UTF-8
+    and seekable (a parse error re-reads it with the dict reader)."""
     if fmt == "parquet":
         return True
-    if not takes(fmt, encoding):
+    if not (takes(fmt, encoding) or (fmt == "jsonl" and _is_utf8(encoding))):
         return False
     try:
         return bool(raw.seekable())
@@ -80,11 +84,13 @@ def read_arrow_batches(raw: IO[bytes], fmt: str, source: str, batch_size: int,
     start = raw.tell()
     done = 0
     try:
-        for batch in _text_batches(raw, fmt, options):
+        for batch in _text_batches(raw, fmt, source, dict_reader,
+                                   {**options, "batch_size": batch_size}):
             for chunk in _slices(batch, batch_size):
                 done += len(chunk)
                 yield chunk
-    except (pa.ArrowInvalid, UnicodeDecodeError, _UseRecords):
+    except (pa.ArrowInvalid, UnicodeDecodeError, _UseRecords, UseRecords, EOFError,
+            gzip.BadGzipFile):
         raw.seek(start)
         records = dict_reader(raw, fmt, source, **options)
         for _ in range(done):
@@ -107,14 +113,30 @@ def _slices(batch: Any, size: int) -> Iterator[Any]:
 
 def _opened(raw: IO[bytes], compressed: bool) -> IO[bytes]:
     if compressed:
-        import gzip
-
         return cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
     return raw
 
 
-def _text_batches(raw: IO[bytes], fmt: str, options: dict[str, Any]) -> Iterator[Any]:
-    yield from _csv_batches(raw, bool(options.get("compressed")), options["csv_options"])
+def _text_batches(raw: IO[bytes], fmt: str, source: str,
+                  dict_reader: Callable[..., Iterator[dict[str, Any]]],
+                  options: dict[str, Any]) -> Iterator[Any]:
+    compressed = bool(options.get("compressed"))
+    if fmt == "jsonl":
+        phrases = options.get("phrases")
+
+        def records(chunk: bytes) -> list[dict[str, Any]]:
+            """The chunk's records as the dict reader reads them; any error it meets is
+            raised again by reading the document from its start."""
+            extra = {"phrases": phrases} if phrases is not None else {}
+            try:
+                return list(dict_reader(io.BytesIO(chunk), "jsonl", source, **extra))
+            except Exception:  # the dict reader raises it again, placed
+                raise UseRecords from None
+
+        yield from aligned(jsonl_batches(_opened(raw, compressed), records),
+                           options["batch_size"])
+        return
+    yield from _csv_batches(raw, compressed, options["csv_options"])
 
 
 # -- csv ----------------------------------------------------------------------------------

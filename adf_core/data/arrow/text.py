@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from adf_core.data.encoding import dumps
+from adf_core.data.encoding import dumps, json_default
 
 
 class NotVectorised(Exception):
@@ -187,19 +188,20 @@ def _value_pieces(col: pa.Array) -> Pieces:
     raise _Fallback
 
 
-def _column_pieces(col: pa.Array) -> Pieces:
-    """The JSON text of every value of ``col`` as pieces (null as ``null``)."""
+def _column_pieces(col: pa.Array, encode: Callable[[Any], str] = dumps) -> Pieces:
+    """The JSON text of every value of ``col`` as pieces (null as ``null``); ``encode``
+    writes the values with no vectorised rule (nested ones)."""
     if isinstance(col, pa.ChunkedArray):
         col = col.combine_chunks()
     kind = col.type
     if pa.types.is_dictionary(kind):
-        return _column_pieces(col.dictionary_decode())
+        return _column_pieces(col.dictionary_decode(), encode)
     if pa.types.is_null(kind):
         return ["null"]
     try:
         pieces = _value_pieces(col)
     except _Fallback:
-        return [pa.array([dumps(v) for v in col.to_pylist()], pa.string())]
+        return [pa.array([encode(v) for v in col.to_pylist()], pa.string())]
     if not col.null_count:
         return pieces
     return [pc.fill_null(_joined(pieces, len(col)), "null")]
@@ -225,13 +227,21 @@ def json_column(col: pa.Array) -> pa.Array:
     return _joined(_column_pieces(col), len(col))
 
 
-def jsonl_bytes(batch: pa.RecordBatch | pa.Table, separator: str = "\n") -> bytes:
+#: json.dumps with the compact separators (",", ":"), as many other writers write JSON lines
+compact_dumps: Callable[[Any], str] = json.JSONEncoder(
+    default=json_default, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+def jsonl_bytes(batch: pa.RecordBatch | pa.Table, separator: str = "\n", *,
+                compact: bool = False) -> bytes:
     """The JSON lines of ``batch`` (each object followed by ``separator``), keys in column
-    order. Raises :class:`NotVectorised` for a batch the dict writer must write."""
-    return jsonl_view(batch, separator).tobytes()
+    order; ``compact`` writes them as ``compact_dumps`` does. Raises :class:`NotVectorised`
+    for a batch the dict writer must write."""
+    return jsonl_view(batch, separator, compact=compact).tobytes()
 
 
-def jsonl_view(batch: pa.RecordBatch | pa.Table, separator: str = "\n") -> memoryview:
+def jsonl_view(batch: pa.RecordBatch | pa.Table, separator: str = "\n", *,
+               compact: bool = False) -> memoryview:
     """:func:`jsonl_bytes` without the copy: a view of the encoded lines' buffer (a file
     takes it as it is)."""
     names = batch.schema.names
@@ -239,10 +249,11 @@ def jsonl_view(batch: pa.RecordBatch | pa.Table, separator: str = "\n") -> memor
         raise NotVectorised("duplicate column names")
     if not names:
         return memoryview(("{}" + separator).encode() * batch.num_rows)
+    comma, colon, encode = (",", ":", compact_dumps) if compact else (", ", ": ", dumps)
     pieces: Pieces = []
     for index, name in enumerate(names):
-        pieces.append(("{" if index == 0 else ", ") + dumps(name) + ": ")
-        pieces.extend(_column_pieces(batch.column(index)))
+        pieces.append(("{" if index == 0 else comma) + dumps(name) + colon)
+        pieces.extend(_column_pieces(batch.column(index), encode))
     pieces.append("}" + separator)
     return _text_view(_joined(pieces, batch.num_rows))
 
