@@ -552,7 +552,7 @@ class RecordWriter:
         return len(rows)
 
     def _write_parquet(self, batch: list[Record], where: str, base: int) -> int:
-        pq = _parquet()
+        _parquet()  # pyarrow is there, or an error says which extra brings it
         import pyarrow as pa
 
         try:
@@ -567,7 +567,9 @@ class RecordWriter:
                 return 0
         if self._parquet is None:
             self._schema = table.schema
-            self._parquet = pq.ParquetWriter(self._out, self._schema)
+            from adf_core.data.arrow.writing import parquet_writer
+
+            self._parquet = parquet_writer(self._out, self._schema)
         self._parquet.write_table(table)
         return table.num_rows
 

