@@ -38,6 +38,10 @@ def filter_batch(batch: Any, mask: Callable[[Any], Any], predicate: Callable[[An
                 raise ConditionError(f"record {number + offset} of input {name!r}: {exc}"
                                      ) from None
         keep = pa.array(flags, pa.bool_())
+    if isinstance(keep, pa.ChunkedArray):
+        keep = keep.combine_chunks()
+    if keep.true_count == len(batch):
+        return batch  # every row matches: the batch itself, not a copy of it
     return batch.filter(keep)
 
 

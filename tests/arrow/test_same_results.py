@@ -315,3 +315,25 @@ def test_non_finite_floats_follow_the_dict_writer(tmp_path: Path) -> None:
             outputs.append(str(exc).replace(str(target), "TARGET"))
     assert outputs[0] == outputs[1]
     assert "record 2 (input 'src') cannot be written as JSON" in str(outputs[0])
+
+
+def test_a_filter_every_row_matches_passes_the_batch_itself() -> None:
+    """No copy when nothing is dropped; a batch with one row dropped is filtered."""
+    from adf_core import step
+    from adf_plugins.transforms import filter_records
+
+    batch = pa.RecordBatch.from_pydict({"n": [1, 2, 3], "s": ["a", "b", None]})
+    seen: list[Any] = []
+
+    def source() -> Any:
+        yield batch
+
+    def sink(filter: Any) -> None:
+        seen.extend(filter)
+
+    for where, expected in (("n >= 1", [1, 2, 3]), ("n >= 2", [2, 3])):
+        seen.clear()
+        DataFlow((source, step(filter_records, name="filter", options={"where": where}),
+                  sink)).run()
+        assert [n for b in seen for n in b.column("n").to_pylist()] == expected
+        assert (seen[0] is batch) == (expected == [1, 2, 3])
