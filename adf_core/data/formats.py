@@ -224,9 +224,9 @@ def read_batches(raw: IO[bytes], fmt: str, source: str, batch_size: int, **optio
 
 def reads_by_seeking(fmt: str, **options: Any) -> bool:
     """Whether :func:`read_batches` reads a document of ``fmt`` with these options by seeking
-    in it (parquet; csv read into Arrow, which scans for quotes and re-reads after a parse
-    error). A caller holding a stream (an S3 body) spools it to a seekable temporary file
-    then, and only then: on the dict path the stream is read as it comes."""
+    in it (parquet; csv and JSON lines read into Arrow, which re-read after a parse error).
+    A caller holding a stream (an S3 body) spools it to a seekable temporary file then, and
+    only then: on the dict path the stream is read as it comes."""
     if fmt == "parquet":
         return True
     if options.get("on_bad") is not None:

@@ -10,6 +10,7 @@ import pytest
 from adf_plugin_s3 import S3RecordError, S3Written, s3_destination, s3_source
 
 from adf_core import ComponentError, DataFlow, step
+from adf_core.records import iter_records
 
 ORDERS = [{"id": i, "total": i * 10} for i in range(1, 8)]
 
@@ -37,8 +38,8 @@ def test_the_s3_source_feeds_a_python_transform(bucket):
     bucket.put_jsonl("in.jsonl", ORDERS)
 
     def total(upstream):
-        (batches,) = upstream.values()
-        return {"total": sum(r["total"] for batch in batches for r in batch)}
+        (batches,) = upstream.values()  # Arrow batches or lists: iter_records reads either
+        return {"total": sum(r["total"] for r in iter_records(batches))}
 
     src = step(s3_source, name="src", options=bucket.options(key="in.jsonl", batch_size=2))
     result = DataFlow((src, total)).run()

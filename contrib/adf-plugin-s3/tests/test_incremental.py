@@ -11,14 +11,14 @@ from adf_plugin_s3 import s3_source
 
 from adf_core import DataFlow, FlowDefinitionError, step
 from adf_core.errors import ComponentError
+from adf_core.records import iter_records
 
 
 def run(bucket: Any, store: str, *, fail: bool = False, **options: Any) -> list[int]:
     got: list[int] = []
 
     def sink(upstream: dict[str, Any]) -> None:
-        for batch in upstream["src"]:
-            got.extend(r["n"] for r in batch)
+        got.extend(r["n"] for r in iter_records(upstream["src"]))
         if fail:
             raise RuntimeError("the destination broke")
 

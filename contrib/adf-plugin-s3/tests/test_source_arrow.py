@@ -53,6 +53,7 @@ def objects(bucket: Any) -> Any:
     bucket.put("in/zipped.csv.gz", gzip.compress(encoded(ROWS, "csv")))
     bucket.put("in/typed.parquet", encoded(ROWS, "parquet"))
     bucket.put("in/lines.jsonl", encoded(ROWS, "jsonl"))
+    bucket.put("in/zipped.jsonl.gz", gzip.compress(encoded(ROWS, "jsonl")))
     return bucket
 
 
@@ -76,7 +77,8 @@ EVERY_OBJECT = {"prefix": "in/", "key_field": "_key", "batch_size": 7}
 @pytest.mark.parametrize(("source", "out"), [
     *[(source, out) for out in ("out.jsonl", "out.parquet") for source in (
         {"key": "in/plain.csv"}, {"key": "in/quoted.csv"}, {"key": "in/zipped.csv.gz"},
-        {"key": "in/typed.parquet"}, {"key": "in/plain.csv", "infer_types": False})],
+        {"key": "in/typed.parquet"}, {"key": "in/plain.csv", "infer_types": False},
+        {"key": "in/lines.jsonl"}, {"key": "in/zipped.jsonl.gz"})],
     *[(EVERY_OBJECT, out) for out in ("out.jsonl", "out.csv", "out.json", "out.parquet")],
 ])
 def test_the_same_flow_gives_the_same_object_either_way(objects: Any, source: dict[str, Any],
@@ -88,7 +90,8 @@ def test_the_same_flow_gives_the_same_object_either_way(objects: Any, source: di
 
 
 def test_the_values_are_those_written(objects: Any) -> None:
-    for key in ("in/plain.csv", "in/zipped.csv.gz", "in/typed.parquet"):
+    for key in ("in/plain.csv", "in/zipped.csv.gz", "in/typed.parquet", "in/lines.jsonl",
+                "in/zipped.jsonl.gz"):
         arrow, _ = run_both(objects, {"key": key}, "out.jsonl")
         assert [json.loads(line) for line in arrow.splitlines()] == ROWS, key
     quoted, _ = run_both(objects, {"key": "in/quoted.csv"}, "out.jsonl")
@@ -107,17 +110,16 @@ def batch_kinds(bucket: Any, batch_format: str, **source: Any) -> list[str]:
     return kinds
 
 
-@pytest.mark.parametrize("key", ["in/plain.csv", "in/zipped.csv.gz", "in/typed.parquet"])
+@pytest.mark.parametrize("key", ["in/plain.csv", "in/zipped.csv.gz", "in/typed.parquet",
+                                 "in/lines.jsonl", "in/zipped.jsonl.gz"])
 def test_a_user_component_receives_record_batches_when_the_run_moves_arrow(objects: Any,
                                                                            key: str) -> None:
     assert set(batch_kinds(objects, "arrow", key=key, batch_size=25)) == {"RecordBatch"}
     assert set(batch_kinds(objects, "records", key=key, batch_size=25)) == {"list"}
 
 
-def test_quoted_csv_and_jsonl_stay_dicts_and_key_field_labels_arrow_batches(objects: Any
-                                                                            ) -> None:
+def test_quoted_csv_stays_dicts_and_key_field_labels_arrow_batches(objects: Any) -> None:
     assert set(batch_kinds(objects, "arrow", key="in/quoted.csv")) == {"list"}
-    assert set(batch_kinds(objects, "arrow", key="in/lines.jsonl")) == {"list"}
     batches: list[Any] = []
     token = use_batch_format("arrow")
     try:
@@ -126,7 +128,8 @@ def test_quoted_csv_and_jsonl_stay_dicts_and_key_field_labels_arrow_batches(obje
         reset_batch_format(token)
     arrow = [b for b in batches if isinstance(b, pa.RecordBatch)]
     assert {b.column("_key")[0].as_py() for b in arrow} == {
-        "in/plain.csv", "in/zipped.csv.gz", "in/typed.parquet"}
+        "in/plain.csv", "in/zipped.csv.gz", "in/typed.parquet", "in/lines.jsonl",
+        "in/zipped.jsonl.gz"}
 
 
 def test_adf_run_with_adf_batch_format_gives_the_same_object(objects: Any) -> None:
@@ -278,7 +281,7 @@ def test_the_spooled_copy_is_removed_after_an_error_and_after_the_last_batch(
 
 @pytest.mark.parametrize(("batch_format", "key"), [
     ("records", "big.csv"),   # the run moves dicts
-    ("arrow", "big.jsonl"),   # JSON lines are read into dicts
+    ("records", "big.jsonl"),
 ])
 def test_the_dict_path_streams_the_body_without_a_copy(
         bucket: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_format: str,
