@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -175,7 +176,8 @@ def read(
         try:
             yield from rechunk(batches, rows)
         except Exception as exc:  # a value we cannot convert, a broken stream, a driver error
-            raise RuntimeError(f"{place}: {what}: {_first_line(exc)}") from None
+            message = _first_line(exc) + _mixed_types_hint(_first_line(exc), reader.schema)
+            raise RuntimeError(f"{place}: {what}: {message}") from None
 
 
 def _target(url: str, scheme: str) -> str:
@@ -186,6 +188,20 @@ def _target(url: str, scheme: str) -> str:
     if scheme == "postgresql":
         return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
     return parsed.database or ":memory:"
+
+
+def _mixed_types_hint(message: str, schema: Any) -> str:
+    """What to do when SQLite's driver meets a column holding values of several types
+    (SQLite allows it; one Arrow column holds one type)."""
+    found = re.search(r"Type mismatch in column (\d+)", message)
+    if found is None:
+        return ""
+    index = int(found.group(1))
+    name = schema.field(index).name if index < len(schema) else f"number {index}"
+    return (f" (column {name!r} holds values of several types, which SQLite allows and one "
+            f"Arrow column cannot: CAST it to one type in the query, e.g. "
+            f"CAST({name} AS TEXT), or read this source as records: "
+            f"batch_format = \"records\" or ADF_BATCH_FORMAT=records)")
 
 
 def _sqlite_declared(conn: Any, table: str) -> dict[str, str]:
