@@ -244,3 +244,25 @@ def test_the_installed_plugin_is_listed_and_runs(installed, tmp_path) -> None:
     described = _run([adf, "describe", "weather", "--kind", "source"])
     assert described.returncode == 0
     assert "the JSON-lines file to read" in described.stdout
+
+
+@fresh_venv
+def test_without_the_arrow_extra_the_built_ins_move_dicts(installed, tmp_path) -> None:
+    """The dict path where pyarrow is absent (the README's plain `pip install`): csv and JSON
+    lines through merge, filter and split into files, the same records as written."""
+    python, adf = str(installed["python"]), str(installed["adf"])
+    absent = _run([python, "-c", "import importlib.util as u; print(u.find_spec('pyarrow'))"])
+    assert absent.stdout.strip() == "None", absent.stdout + absent.stderr
+    (tmp_path / "eu.csv").write_text("id,country,amount\n1,DE,120.5\n2,FR,\n3,DE,007\n")
+    (tmp_path / "us.jsonl").write_text('{"id": 4, "country": "US", "amount": 99}\n'
+                                       '{"id": 5, "amount": 1.0, "note": "é"}\n')
+    ran = _run([adf, "run", "-q", "eu=file, us=file | merge | filter | split | out=file",
+                "-o", f"eu.path={tmp_path / 'eu.csv'}", "-o", f"us.path={tmp_path / 'us.jsonl'}",
+                "-o", "filter.where=id != 2", "-o", "split.by=country", "-o", "split.default=XX",
+                "-o", "out.input=DE,US",
+                "-o", f"out.path={tmp_path / 'out.jsonl'}"], cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert written == [{"id": 1, "country": "DE", "amount": 120.5},
+                       {"id": 3, "country": "DE", "amount": "007"},
+                       {"id": 4, "country": "US", "amount": 99}]
